@@ -1,0 +1,33 @@
+import { readFileSync } from 'node:fs';
+import { ConfkubeError } from '../lib/errors.js';
+
+/** Exit codes shared by every command: 0 ok, 1 rejected, 2 bad usage or unreadable input. */
+export const EXIT_OK = 0;
+export const EXIT_REJECTED = 1;
+export const EXIT_USAGE = 2;
+
+/** Thrown by commands for bad usage (missing file, bad flag value); main prints it and exits 2. */
+export class UsageError extends ConfkubeError {
+  constructor(message: string) {
+    super('ERR_USAGE', message);
+  }
+}
+
+export function readInputFile(path: string, what = 'file'): Uint8Array {
+  try {
+    const b = readFileSync(path);
+    return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+  } catch (e) {
+    throw new UsageError(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+export function printJson(value: unknown): void {
+  process.stdout.write(JSON.stringify(value, (_k, v) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n');
+}
+
+/** Parse a non-negative integer flag value; UsageError on anything else. */
+export function parseIntFlag(value: string, flag: string, max = Number.MAX_SAFE_INTEGER): number {
+  if (!/^\d+$/.test(value) || Number(value) > max) throw new UsageError(`${flag}: expected an integer 0..${max}, got ${JSON.stringify(value)}`);
+  return Number(value);
+}
