@@ -28,7 +28,10 @@ export const DCAP_ERRORS = {
   ERR_TCB_NOT_SUPPORTED: 'TCB_NOT_SUPPORTED (no TCB level matches)',
   ERR_TCB_UNRECOGNIZED_STATUS: 'TCB_UNRECOGNIZED_STATUS',
   ERR_TCB_REVOKED: 'TCB level Revoked',
-  ERR_COLLATERAL_EXPIRED: 'collateral expired or not yet valid (strict mode)',
+  ERR_COLLATERAL_EXPIRED: 'TCB Info or QE Identity past nextUpdate (an error in strict mode, else a warning)',
+  ERR_CRL_EXPIRED: 'a CRL past nextUpdate (an error in strict mode, else a warning)',
+  ERR_CERT_EXPIRED: 'a certificate past notAfter (an error in strict mode, else a warning)',
+  ERR_COLLATERAL_NOT_YET_VALID: 'a certificate or CRL not yet valid (an error in strict mode, else a warning)',
   ERR_COLLATERAL_INVALID: 'collateral could not be read',
 } as const;
 

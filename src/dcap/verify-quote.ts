@@ -82,7 +82,7 @@ interface LinkResult {
   tcbDate: string | null;
   platformAdvisoryIds: string[];
   /** Validity windows of everything that took part: label, notBefore, notAfter (ms). */
-  windows: { label: string; from: number; to: number }[];
+  windows: { label: string; code: string; from: number; to: number }[];
   earliestExpiry: number;
   latestStart: number;
 }
@@ -160,7 +160,17 @@ function toCollateral(c: Collateral | CollateralInput): Collateral {
 }
 
 /** Errors that still leave a meaningful TCB status (the quote is genuine; revocation or freshness is the issue). */
-const STATUS_PRESERVING = new Set(['ERR_PCK_REVOKED', 'ERR_CA_REVOKED', 'ERR_TCB_SIGNING_REVOKED', 'ERR_TCB_REVOKED', 'ERR_COLLATERAL_EXPIRED', 'ERR_CRL_MISSING']);
+const STATUS_PRESERVING = new Set([
+  'ERR_PCK_REVOKED',
+  'ERR_CA_REVOKED',
+  'ERR_TCB_SIGNING_REVOKED',
+  'ERR_TCB_REVOKED',
+  'ERR_CRL_MISSING',
+  'ERR_COLLATERAL_EXPIRED',
+  'ERR_CRL_EXPIRED',
+  'ERR_CERT_EXPIRED',
+  'ERR_COLLATERAL_NOT_YET_VALID',
+]);
 
 /**
  * Verify an SGX ECDSA quote against collateral with Intel QVL/QvE semantics (spec dcap.md §4). Pure: the
@@ -289,12 +299,16 @@ export function verifyQuote(quoteBytes: Uint8Array | Quote, collateralIn: Collat
     v.latestIssue = new Date(link.latestStart).toISOString();
     if (now >= link.earliestExpiry || now < link.latestStart) {
       v.collateralExpired = true;
+      const at = new Date(now).toISOString();
+      const into = options.strict ? v.errors : v.warnings;
       for (const w of link.windows) {
-        if (now >= w.to) v.collateralExpiredReasons.push(`${w.label} expired at ${new Date(w.to).toISOString()}`);
-        else if (now < w.from) v.collateralExpiredReasons.push(`${w.label} not valid before ${new Date(w.from).toISOString()}`);
+        let reason: string | null = null;
+        if (now >= w.to) reason = `${w.label} expired at ${new Date(w.to).toISOString()}`;
+        else if (now < w.from) reason = `${w.label} not valid before ${new Date(w.from).toISOString()}`;
+        if (reason === null) continue;
+        v.collateralExpiredReasons.push(reason);
+        into.push(issue(now < w.from ? 'ERR_COLLATERAL_NOT_YET_VALID' : w.code, `${reason} (verification time ${at})`));
       }
-      const msg = `collateral is not valid at ${new Date(now).toISOString()}: ${v.collateralExpiredReasons.join('; ')}`;
-      (options.strict ? v.errors : v.warnings).push(issue('ERR_COLLATERAL_EXPIRED', msg));
     }
   }
 
@@ -484,15 +498,15 @@ function linkCheck(pck: PckEntry, root: Cert, c: Collateral, cc: CollateralCheck
   }
   // QvE earliest_expiration and the not-before side of every window (TCB Info issueDate is not checked, as Intel).
   const windows: LinkResult['windows'] = [];
-  const cert = (label: string, x: Cert) => windows.push({ label: `${label} "${x.subjectCn}"`, from: x.notBefore, to: x.notAfter });
+  const cert = (label: string, x: Cert) => windows.push({ label: `${label} "${x.subjectCn}"`, code: 'ERR_CERT_EXPIRED', from: x.notBefore, to: x.notAfter });
   pck.certs.forEach((x, i) => cert(i === 0 ? 'PCK certificate' : 'PCK chain certificate', x));
   if (!pck.certs.includes(root) && !pck.certs.some((x) => bytesEqual(x.der, root.der))) cert('root certificate', root);
   for (const x of cc.tcbSigning) cert('TCB Info signing chain certificate', x);
   for (const x of cc.qeSigning) cert('QE Identity signing chain certificate', x);
-  if (pckCrl) windows.push({ label: `PCK CRL of "${pckCrl.issuerCn}"`, from: pckCrl.thisUpdate, to: pckCrl.nextUpdate ?? Infinity });
-  if (cc.rootCrl) windows.push({ label: 'root CA CRL', from: cc.rootCrl.thisUpdate, to: cc.rootCrl.nextUpdate ?? Infinity });
-  windows.push({ label: 'TCB Info', from: -Infinity, to: info.nextUpdate });
-  windows.push({ label: 'QE Identity', from: -Infinity, to: c.qeIdentity.nextUpdate });
+  if (pckCrl) windows.push({ label: `PCK CRL of "${pckCrl.issuerCn}"`, code: 'ERR_CRL_EXPIRED', from: pckCrl.thisUpdate, to: pckCrl.nextUpdate ?? Infinity });
+  if (cc.rootCrl) windows.push({ label: 'root CA CRL', code: 'ERR_CRL_EXPIRED', from: cc.rootCrl.thisUpdate, to: cc.rootCrl.nextUpdate ?? Infinity });
+  windows.push({ label: 'TCB Info', code: 'ERR_COLLATERAL_EXPIRED', from: -Infinity, to: info.nextUpdate });
+  windows.push({ label: 'QE Identity', code: 'ERR_COLLATERAL_EXPIRED', from: -Infinity, to: c.qeIdentity.nextUpdate });
   const result: LinkResult = {
     errors,
     warnings,

@@ -157,6 +157,11 @@ export function parseQuote(bytes: Uint8Array): Quote {
     }
   } else {
     outerCertificationData = parseCertificationData(s, bytes);
+    const nestedEnd = outerCertificationData.offset + outerCertificationData.data.length;
+    const nestedData = outerCertificationData.qeReportCertificationData?.certificationData;
+    if (nestedData && nestedData.offset + nestedData.data.length !== nestedEnd) {
+      throw unsupported(`QE report certification data has ${nestedEnd - nestedData.offset - nestedData.data.length} unaccounted bytes at offset ${nestedData.offset + nestedData.data.length}`);
+    }
     if (outerCertificationData.type !== 6) {
       throw unsupported(`certification data type ${outerCertificationData.type} at offset ${outerCertificationData.offset - 6} in a v${header.version} quote, expected 6 (QE report certification data)`);
     }
@@ -165,6 +170,10 @@ export function parseQuote(bytes: Uint8Array): Quote {
     qeReportSignature = nested.qeReportSignature;
     qeAuthData = nested.qeAuthData;
     certificationData = nested.certificationData;
+  }
+  // The signature data must be exactly its parts: slack inside it is not covered by any signature.
+  if (s.remaining !== 0) {
+    throw unsupported(`signature data has ${s.remaining} unaccounted bytes at offset ${s.pos} after the certification data`);
   }
   return {
     raw: bytes,
@@ -243,8 +252,8 @@ export function splitPemChain(data: Uint8Array, offset = 0): { pem: string[]; de
   for (;;) {
     const begin = text.indexOf(PEM_BEGIN, i);
     const gap = text.slice(i, begin === -1 ? text.length : begin);
-    if (/[^\s\0]/.test(gap)) {
-      throw new QuoteFormatError('ERR_QUOTE_CERT_CHAIN', `PCK certificate chain: unexpected text at offset ${offset + i + gap.search(/[^\s\0]/)}`);
+    if (/[^\r\n\0]/.test(gap)) {
+      throw new QuoteFormatError('ERR_QUOTE_CERT_CHAIN', `PCK certificate chain: unexpected byte at offset ${offset + i + gap.search(/[^\r\n\0]/)}`);
     }
     if (begin === -1) break;
     const end = text.indexOf(PEM_END, begin);
@@ -252,10 +261,13 @@ export function splitPemChain(data: Uint8Array, offset = 0): { pem: string[]; de
       throw new QuoteFormatError('ERR_QUOTE_CERT_CHAIN', `PCK certificate chain: certificate ${pem.length + 1} at offset ${offset + begin} has no END line`);
     }
     const body = text.slice(begin + PEM_BEGIN.length, end);
-    if (!/^[A-Za-z0-9+/=\s]*$/.test(body)) {
-      throw new QuoteFormatError('ERR_QUOTE_CERT_CHAIN', `PCK certificate chain: certificate ${pem.length + 1} at offset ${offset + begin} is not valid base64`);
+    const b64 = body.replace(/\r?\n/g, '');
+    // Only canonical base64 split by line breaks: Buffer's decoder would skip stray bytes and ignore
+    // unused low bits, so a changed byte could otherwise leave the certificate unchanged.
+    const d = Buffer.from(b64, 'base64');
+    if (!/^[A-Za-z0-9+/]*={0,2}$/.test(b64) || d.toString('base64') !== b64) {
+      throw new QuoteFormatError('ERR_QUOTE_CERT_CHAIN', `PCK certificate chain: certificate ${pem.length + 1} at offset ${offset + begin} is not canonical base64`);
     }
-    const d = Buffer.from(body.replace(/\s+/g, ''), 'base64');
     if (d.length === 0) {
       throw new QuoteFormatError('ERR_QUOTE_CERT_CHAIN', `PCK certificate chain: certificate ${pem.length + 1} at offset ${offset + begin} is empty`);
     }
