@@ -22,6 +22,7 @@ export interface DcapCase {
   collateral?: string[];
   collateral_bundle?: string;
   verification_time?: number;
+  verification_time_iso?: string;
   expected: Record<string, any>;
   phala_dcap_qvl_0_3_9?: Record<string, any>;
   fields: Record<string, any>;
