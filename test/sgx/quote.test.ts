@@ -171,3 +171,37 @@ test('fast-check: random mutations of a real quote never throw anything but a ty
     { numRuns: 10_000 },
   );
 });
+
+/** Re-lay a v3 quote as v4 (certification data type 6 nesting the QE report data), structure only. */
+function v3ToV4(v3: Uint8Array): Uint8Array {
+  const q = parseQuote(v3);
+  const inner = Buffer.concat([
+    q.qeReport.raw,
+    q.qeReportSignature,
+    Buffer.from(Uint16Array.of(q.qeAuthData.length).buffer),
+    q.qeAuthData,
+    Buffer.from(Uint16Array.of(q.certificationData.type).buffer),
+    Buffer.from(Uint32Array.of(q.certificationData.data.length).buffer),
+    q.certificationData.data,
+  ]);
+  const sig = Buffer.concat([q.quoteSignature, q.attestationKey, Buffer.from(Uint16Array.of(6).buffer), Buffer.from(Uint32Array.of(inner.length).buffer), inner]);
+  const head = Buffer.from(q.signedData);
+  head.writeUInt16LE(4, 0);
+  return new Uint8Array(Buffer.concat([head, Buffer.from(Uint32Array.of(sig.length).buffer), sig]));
+}
+
+test('v4 SGX layout (type 6 nesting) parses to the same fields as v3', () => {
+  const v3 = fixtureBytes('dcap/quotes/phala_hello.bin');
+  const a = parseQuote(v3);
+  const b = parseQuote(v3ToV4(v3));
+  assert.equal(b.header.version, 4);
+  assert.equal(b.outerCertificationData!.type, 6);
+  assert.equal(b.certificationData.type, 5);
+  assert.deepEqual(quoteToJson(b).report, quoteToJson(a).report);
+  assert.deepEqual(quoteToJson(b).pck, quoteToJson(a).pck);
+  assert.equal(toHex(b.qeAuthData), toHex(a.qeAuthData));
+  const v4 = v3ToV4(v3);
+  for (let n = 0; n < v4.length; n += 7) {
+    assert.throws(() => parseQuote(v4.subarray(0, n)), (e: unknown) => e instanceof ConfkubeError);
+  }
+});
