@@ -4,3 +4,7 @@ export * from './quote.js';
 export * from './pck.js';
 export * from './quote-json.js';
 export * from './attributes.js';
+export * from './sigstruct.js';
+export * from './elf.js';
+export * from './enclave-file.js';
+export * from './sgxs.js';
