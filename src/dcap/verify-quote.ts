@@ -60,7 +60,7 @@ export interface Verdict {
 }
 
 /** Cache sizes: bounded so that verifying millions of distinct quotes does not grow memory. */
-export const CACHE_LIMITS = { pckChains: 4096, attestationKeys: 4096, collateral: 64 };
+export const CACHE_LIMITS = { pckChains: 1024, attestationKeys: 4096 };
 
 interface PckEntry {
   certs: Cert[]; // as in the quote, leaf first
