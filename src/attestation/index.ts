@@ -1,0 +1,13 @@
+export { createAttestationService, normaliseBaseUrl, SERVICE_VERSION, type ServiceOptions, type AttestationService } from './service.js';
+export { Attester, type AttestRequest, type AttestOutcome } from './attest.js';
+export { CollateralCache, recordsFromInput, readCollateralDirectory, type CollateralOptions, type CollateralSet } from './collateral-cache.js';
+export { fetchPcsCollateral } from './pcs-client.js';
+export { Keyring, type Jwk } from './keyring.js';
+export { createSigningKey, maaKid } from './signing-key.js';
+export { PolicyBook, ATTESTATION_TYPES, type AttestationType } from './policies.js';
+export { parseJws, policyHash, policyTokenHash, unsecuredPolicyJws, policyTextFromJws, thumbprint } from './policy-jws.js';
+export { CLAIM_ADVISORY_IDS, CLAIM_IS_SIMULATED, CLAIM_TCB_STATUS, sgxClaims } from './claims.js';
+export { AttestationError, CollateralUnavailableError, cloudError } from './errors.js';
+export { createTlsCertificate } from './tls.js';
+export { decodeBase64Lenient, b64url } from './base64.js';
+export type * from './deps.js';

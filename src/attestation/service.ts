@@ -1,0 +1,145 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
+import type { AttestationStore, PolicyEngine } from './deps.js';
+import { Attester } from './attest.js';
+import { CollateralCache, type CollateralOptions } from './collateral-cache.js';
+import type { ServiceContext } from './context.js';
+import { AttestationError, CollateralUnavailableError, cloudError } from './errors.js';
+import { Keyring } from './keyring.js';
+import { ServiceMetrics } from './metrics.js';
+import { PolicyBook } from './policies.js';
+import { thumbprint } from './policy-jws.js';
+import { X509Certificate } from 'node:crypto';
+import { attestRoutes } from './routes/attest.js';
+import { certificateRoutes } from './routes/certificates.js';
+import { discoveryRoutes } from './routes/discovery.js';
+import { pccsRoutes } from './routes/pccs.js';
+import { policyRoutes } from './routes/policies.js';
+
+export interface ServiceOptions {
+  /** Canonical public base URL, no trailing slash: `iss`, `jku` prefix, OpenID issuer, signing cert CN (spec §1). */
+  baseUrl: string;
+  store: AttestationStore;
+  engine: PolicyEngine;
+  collateral: CollateralOptions;
+  /** TLS key and certificate (PEM). Without them the service speaks plain HTTP (for a TLS-terminating proxy). */
+  tls?: { key: string | Buffer; cert: string | Buffer };
+  /** "now" in ms for tokens, audit and key rotation. */
+  now?: () => number;
+  /** The time quotes and collateral are verified at (ms); default `now`. Injectable so real quotes verify against their recorded collateral. */
+  verifyAt?: () => number;
+  adminTokens?: string[];
+  /** Isolated mode: PEM certificates of the initial policy signers (registered if the store has none). */
+  policySigners?: string[];
+  /** Largest accepted request body, bytes (default 256 KiB: a DCAP quote is ~5 KiB). */
+  bodyLimit?: number;
+  /** Poll the store's policy version this often (ms); 0 disables (single process). */
+  policyPollMs?: number;
+  /** Warnings at start (simulation mode). Default: stderr. */
+  warn?: (msg: string) => void;
+  /** Collect process metrics (off in tests that build many services). */
+  defaultMetrics?: boolean;
+}
+
+export interface AttestationService {
+  app: FastifyInstance;
+  ctx: ServiceContext;
+  close(): Promise<void>;
+}
+
+export const SERVICE_VERSION = '0.1.0';
+
+export function normaliseBaseUrl(u: string): string {
+  let url: URL;
+  try {
+    url = new URL(u);
+  } catch {
+    throw new AttestationError(400, 'InvalidParameter', `base URL ${JSON.stringify(u)} is not a URL`, 'ERR_BAD_BASE_URL');
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') throw new AttestationError(400, 'InvalidParameter', `base URL ${u}: expected https://`, 'ERR_BAD_BASE_URL');
+  if (/[,+=;]/.test(u)) throw new AttestationError(400, 'InvalidParameter', `base URL ${u}: must not contain , + = ; (it is the signing certificate's CN)`, 'ERR_BAD_BASE_URL');
+  return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
+}
+
+/** Build (not listen) the MAA-compatible service: a list of route plugins over one context (STYLE.md). */
+export async function createAttestationService(o: ServiceOptions): Promise<AttestationService> {
+  const baseUrl = normaliseBaseUrl(o.baseUrl);
+  const now = o.now ?? Date.now;
+  const warn = o.warn ?? ((m: string) => process.stderr.write(`confkube: WARNING: ${m}\n`));
+  await o.store.migrate();
+  const keyring = new Keyring(o.store, baseUrl, now);
+  await keyring.init();
+  const policies = new PolicyBook(o.store, o.engine);
+  await policies.init(o.policyPollMs ?? 250);
+  const collateral = new CollateralCache(o.store, o.collateral, o.verifyAt ?? now);
+  await collateral.init();
+  if (o.policySigners?.length && (await o.store.listPolicyCertificates()).length === 0) {
+    for (const pem of o.policySigners) {
+      const c = new X509Certificate(pem);
+      await o.store.addPolicyCertificate({ thumbprint: thumbprint(c), certificatePem: c.toString(), addedAt: now() });
+    }
+  }
+  if (o.collateral.simulated) {
+    warn('simulation mode is ON: quotes from the simulated SGX platform are trusted and their tokens carry "x-ms-sgx-is-simulated": true. Never use this in production.');
+  }
+  const metrics = new ServiceMetrics(o.defaultMetrics ?? false);
+  const ctx: ServiceContext = {
+    baseUrl, now, store: o.store, engine: o.engine, keyring, policies, collateral, metrics,
+    attester: new Attester({ baseUrl, now, verifyAt: o.verifyAt ?? now, keyring, policies, engine: o.engine, collateral, simulationEnabled: o.collateral.simulated !== undefined }),
+    adminTokens: o.adminTokens ?? [],
+    isolated: (o.policySigners?.length ?? 0) > 0,
+  };
+
+  const app = Fastify({
+    ...(o.tls ? { https: { key: o.tls.key, cert: o.tls.cert } } : {}),
+    bodyLimit: o.bodyLimit ?? 256 * 1024,
+    logger: false,
+    genReqId: () => randomUUID(),
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+  }) as unknown as FastifyInstance;
+
+  app.addHook('onSend', async (req, reply) => {
+    reply.header('x-ms-request-id', req.id);
+    reply.header('x-ms-maa-service-version', SERVICE_VERSION);
+  });
+
+  // Every failure leaves in MAA's CloudError shape; bad input is a 4xx, never a 500 (STYLE.md "Errors").
+  app.setErrorHandler((err: FastifyError | AttestationError | Error, _req, reply) => {
+    if (err instanceof AttestationError) return reply.code(err.status).send(cloudError(err.maaCode, err.message));
+    if (err instanceof CollateralUnavailableError) return reply.code(400).send(cloudError('CollateralUnavailable', err.message));
+    const fe = err as FastifyError;
+    if (fe.validation) return reply.code(400).send(cloudError('InvalidParameter', `request ${fe.validationContext ?? ''}: ${fe.message}`));
+    const status = fe.statusCode ?? 500;
+    if (status === 413) return reply.code(413).send(cloudError('PayloadTooLarge', `request body larger than ${o.bodyLimit ?? 256 * 1024} bytes`));
+    if (status === 415) return reply.code(415).send(cloudError('UnsupportedMediaType', fe.message));
+    if (status >= 400 && status < 500) return reply.code(status).send(cloudError('InvalidParameter', fe.message));
+    warn(`internal error: ${err.stack ?? err.message}`);
+    return reply.code(500).send(cloudError('InternalError', 'internal error'));
+  });
+  app.setNotFoundHandler((req, reply) => {
+    reply.code(404).send(cloudError('NotFound', `${req.method} ${req.url.split('?')[0].slice(0, 200)}: no such operation`));
+  });
+
+  attestRoutes(app, ctx);
+  discoveryRoutes(app, ctx);
+  policyRoutes(app, ctx);
+  certificateRoutes(app, ctx);
+  pccsRoutes(app, ctx);
+  app.get('/metrics', async (_req, reply) => {
+    for (const r of await o.store.listCollateral()) {
+      metrics.collateralAge.set({ key: r.key }, (now() - r.fetchedAt) / 1000);
+      if (r.nextUpdate !== null) metrics.collateralNextUpdate.set({ key: r.key }, (r.nextUpdate - now()) / 1000);
+    }
+    reply.header('content-type', metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
+
+  await app.ready();
+  return {
+    app, ctx,
+    async close() {
+      policies.stop();
+      await app.close();
+    },
+  };
+}

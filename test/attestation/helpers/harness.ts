@@ -1,0 +1,86 @@
+import { createServer } from 'node:net';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createAttestationService, createTlsCertificate, type AttestationService, type AttestationStore, type PolicyEngine, type CollateralOptions } from '../../../src/attestation/index.js';
+import { fileURLToPath } from 'node:url';
+import { MemoryStore } from './memory-store.js';
+import { stubPolicyEngine } from './stub-policy.js';
+
+export const FIXTURES = fileURLToPath(new URL('../../fixtures/attestation/', import.meta.url));
+/** automata_2025-08 case (README): verified at its collateral's issue time. */
+export const REAL_CASE = { quote: join(FIXTURES, 'quotes/automata_v3.bin'), collateral: join(FIXTURES, 'collateral/automata_2025-08'), nowMs: 1755236700_000 };
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export interface Running {
+  url: string;
+  caFile: string;
+  svc: AttestationService;
+  store: AttestationStore;
+  stop(): Promise<void>;
+}
+
+let tls: { key: string; cert: string } | null = null;
+
+/** The service under test over HTTPS on 127.0.0.1 with a throwaway self-signed certificate. */
+export async function startService(o: {
+  store?: AttestationStore; engine?: PolicyEngine; nowMs?: number; collateral?: CollateralOptions;
+  adminTokens?: string[]; policySigners?: string[]; bodyLimit?: number; policyPollMs?: number; closeStore?: boolean;
+} = {}): Promise<Running> {
+  tls ??= await createTlsCertificate(['127.0.0.1', 'localhost']);
+  const dir = mkdtempSync(join(tmpdir(), 'confkube-svc-'));
+  const caFile = join(dir, 'ca.pem');
+  writeFileSync(caFile, tls.cert);
+  const port = await freePort();
+  const url = `https://127.0.0.1:${port}`;
+  const store = o.store ?? new MemoryStore();
+  const svc = await createAttestationService({
+    baseUrl: url, store, engine: o.engine ?? stubPolicyEngine, tls,
+    collateral: o.collateral ?? { directory: REAL_CASE.collateral },
+    verifyAt: () => o.nowMs ?? REAL_CASE.nowMs,
+    adminTokens: o.adminTokens ?? ['test-admin-token'],
+    ...(o.policySigners ? { policySigners: o.policySigners } : {}),
+    ...(o.bodyLimit ? { bodyLimit: o.bodyLimit } : {}),
+    policyPollMs: o.policyPollMs ?? 0,
+    warn: () => undefined,
+  });
+  await svc.app.listen({ host: '127.0.0.1', port });
+  return {
+    url, caFile, svc, store,
+    async stop() {
+      await svc.close();
+      if (o.closeStore) await store.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** fetch() against the test CA without touching process-wide TLS settings: a one-off undici dispatcher is not available, so use https. */
+export async function request(r: Running, method: string, path: string, body?: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, string | string[] | undefined>; text: string; json: () => any }> {
+  const https = await import('node:https');
+  const { readFileSync } = await import('node:fs');
+  return new Promise((resolve, reject) => {
+    const u = new URL(path, r.url);
+    const req = https.request(u, { method, ca: readFileSync(r.caFile), headers: { ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}), ...headers } }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        resolve({ status: res.statusCode ?? 0, headers: res.headers, text, json: () => JSON.parse(text) });
+      });
+    });
+    req.on('error', reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
