@@ -1,8 +1,9 @@
+import { createPublicKey } from 'node:crypto';
 import type { AttestationStore, SigningKeyRecord } from './deps.js';
 import { b64std } from './base64.js';
 import { createSigningKey, loadSigningKey, type LoadedKey } from './signing-key.js';
 
-export interface Jwk { kty: 'RSA'; kid: string; x5c: string[] }
+export interface Jwk { kty: 'RSA'; kid: string; x5c: string[]; n: string; e: string }
 
 /**
  * The token signing keys, shared through the store by every replica. The newest active key signs; retired
@@ -57,6 +58,13 @@ export class Keyring {
   }
 
   jwks(): { keys: Jwk[] } {
-    return { keys: this.keys.map((k) => ({ x5c: [b64std(k.certDer)], kid: k.record.kid, kty: 'RSA' as const })) };
+    // MAA publishes only kty, kid and x5c (spec §1.7); n and e are added because generic JOSE libraries
+    // (jose's createRemoteJWKSet) import keys from them and ignore x5c. The SDK and Gramine read x5c.
+    return {
+      keys: this.keys.map((k) => {
+        const { n, e } = createPublicKey(k.privateKey).export({ format: 'jwk' }) as { n: string; e: string };
+        return { x5c: [b64std(k.certDer)], kid: k.record.kid, kty: 'RSA' as const, n, e };
+      }),
+    };
   }
 }

@@ -4,7 +4,7 @@ import type { ServiceContext } from '../context.js';
 const jwksSchema = {
   200: {
     type: 'object',
-    properties: { keys: { type: 'array', items: { type: 'object', properties: { x5c: { type: 'array', items: { type: 'string' } }, kid: { type: 'string' }, kty: { type: 'string' } }, required: ['x5c', 'kid', 'kty'] } } },
+    properties: { keys: { type: 'array', items: { type: 'object', properties: { x5c: { type: 'array', items: { type: 'string' } }, kid: { type: 'string' }, kty: { type: 'string' }, n: { type: 'string' }, e: { type: 'string' } }, required: ['x5c', 'kid', 'kty'] } } },
   },
 } as const;
 

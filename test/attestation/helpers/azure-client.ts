@@ -4,9 +4,10 @@
 import { readFileSync } from 'node:fs';
 import { AttestationClient, AttestationAdministrationClient, KnownAttestationType } from '@azure/attestation';
 import type { TokenCredential } from '@azure/core-auth';
+import { createRemoteJWKSet, jwtVerify } from 'jose';
 
 const [url, stepsJson] = process.argv.slice(2);
-const steps = JSON.parse(stepsJson) as { op: string; quote?: string; runtime?: string; draft?: string; policy?: string; type?: string }[];
+const steps = JSON.parse(stepsJson) as { op: string; quote?: string; runtime?: string; draft?: string; policy?: string; type?: string; token?: string; privateKey?: string; certificate?: string }[];
 const credential: TokenCredential = { getToken: async () => ({ token: 'test-admin-token', expiresOnTimestamp: Date.now() + 3600_000 }) };
 const out: Record<string, unknown>[] = [];
 for (const s of steps) {
@@ -27,11 +28,16 @@ for (const s of steps) {
       out.push({ ok: true, metadata: await client.getOpenIdMetadata() });
     } else if (s.op === 'getPolicy') {
       out.push({ ok: true, policy: (await admin.getPolicy(KnownAttestationType.SgxEnclave)).body });
+    } else if (s.op === 'jose') {
+      // The token as any relying party verifies it: keys from the jku/JWKS, RS256, issuer = base URL.
+      const jwks = createRemoteJWKSet(new URL(`${url}/certs`));
+      const r = await jwtVerify(s.token!, jwks, { issuer: url, algorithms: ['RS256'] });
+      out.push({ ok: true, kid: r.protectedHeader.kid, iss: r.payload.iss });
     } else if (s.op === 'setPolicy') {
-      const r = await admin.setPolicy(KnownAttestationType.SgxEnclave, s.policy!);
+      const r = await admin.setPolicy(KnownAttestationType.SgxEnclave, s.policy!, s.privateKey ? { privateKey: s.privateKey, certificate: s.certificate! } : {});
       out.push({ ok: true, resolution: r.body.policyResolution, tokenHash: Buffer.from(r.body.policyTokenHash).toString('base64url') });
     } else if (s.op === 'resetPolicy') {
-      const r = await admin.resetPolicy(KnownAttestationType.SgxEnclave);
+      const r = await admin.resetPolicy(KnownAttestationType.SgxEnclave, s.privateKey ? { privateKey: s.privateKey, certificate: s.certificate! } : {});
       out.push({ ok: true, resolution: r.body.policyResolution });
     } else throw new Error(`unknown step ${s.op}`);
   } catch (e) {

@@ -1,0 +1,140 @@
+// The service under test runs in-process over HTTPS on 127.0.0.1; the real @azure/attestation client and jose
+// run in a child process (NODE_EXTRA_CA_CERTS = the test CA, TLS checks on). Nothing stands in for a peer.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { createSign, generateKeyPairSync } from 'node:crypto';
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
+import { REAL_CASE, request, startService, type Running } from './helpers/harness.js';
+import { MemoryStore } from './helpers/memory-store.js';
+import { policyHash } from '../../src/attestation/index.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const clientScript = fileURLToPath(new URL('./helpers/azure-client.ts', import.meta.url));
+
+async function runClient(r: Running, steps: object[]): Promise<any[]> {
+  const child = spawn(process.execPath, ['--import', 'tsx', clientScript, r.url, JSON.stringify(steps)], {
+    cwd: root, env: { ...process.env, NODE_EXTRA_CA_CERTS: r.caFile }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 0, err);
+  return JSON.parse(out);
+}
+
+const q64 = readFileSync(REAL_CASE.quote).toString('base64url');
+const attest = async (r: Running, body: object = { quote: q64 }) => {
+  const res = await request(r, 'POST', '/attest/SgxEnclave?api-version=2020-10-01', JSON.stringify(body), { 'content-type': 'application/json' });
+  assert.equal(res.status, 200, res.text);
+  return res.json().token as string;
+};
+const payloadOf = (t: string) => JSON.parse(Buffer.from(t.split('.')[1], 'base64url').toString());
+const headerOf = (t: string) => JSON.parse(Buffer.from(t.split('.')[0], 'base64url').toString());
+
+async function signer(cn: string): Promise<{ keyPem: string; certPem: string; certB64: string }> {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const pkcs8 = privateKey.export({ type: 'pkcs8', format: 'der' });
+  const alg = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256' };
+  const priv = await crypto.subtle.importKey('pkcs8', pkcs8, alg, true, ['sign']);
+  const jwk = await crypto.subtle.exportKey('jwk', priv);
+  const pub = await crypto.subtle.importKey('jwk', { kty: 'RSA', n: jwk.n, e: jwk.e }, alg, true, ['verify']);
+  const cert = await x509.X509CertificateGenerator.createSelfSigned({ serialNumber: '02', name: `CN=${cn}`, notBefore: new Date(Date.now() - 86400_000), notAfter: new Date(Date.now() + 86400_000), signingAlgorithm: alg, keys: { privateKey: priv, publicKey: pub } });
+  return { keyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, certPem: cert.toString('pem'), certB64: Buffer.from(cert.rawData).toString('base64') };
+}
+
+function signJws(s: { keyPem: string; certB64: string }, payload: string): string {
+  const h = Buffer.from(JSON.stringify({ alg: 'RS256', x5c: [s.certB64] })).toString('base64url');
+  const p = payload === '' ? '' : Buffer.from(payload).toString('base64url');
+  const sig = createSign('sha256').update(`${h}.${p}`).sign(s.keyPem).toString('base64url');
+  return `${h}.${p}.${sig}`;
+}
+
+test('key rotation: the new key signs, the old one stays in the JWKS, jose verifies both tokens through createRemoteJWKSet', async () => {
+  const svc = await startService();
+  try {
+    const before = await attest(svc);
+    const oldKid = headerOf(before).kid;
+    await svc.svc.ctx.keyring.rotate();
+    const after = await attest(svc);
+    assert.notEqual(headerOf(after).kid, oldKid);
+    const jwks = (await request(svc, 'GET', '/certs')).json();
+    assert.deepEqual(new Set(jwks.keys.map((k: { kid: string }) => k.kid)), new Set([oldKid, headerOf(after).kid]));
+    const [v1, v2, tampered] = await runClient(svc, [{ op: 'jose', token: before }, { op: 'jose', token: after }, { op: 'jose', token: after.slice(0, -4) + 'AAAA' }]);
+    assert.equal(v1.ok, true, v1.message);
+    assert.equal(v1.kid, oldKid);
+    assert.equal(v2.ok, true, v2.message);
+    assert.equal(v2.iss, svc.url);
+    assert.equal(tampered.ok, false);
+  } finally {
+    await svc.stop();
+  }
+});
+
+test('isolated mode: only JWS signed by a registered policy-management certificate may change policy; certificates add and remove', async () => {
+  const s1 = await signer('confkube test policy signer 1');
+  const s2 = await signer('confkube test policy signer 2');
+  const svc = await startService({ policySigners: [s1.certPem], adminTokens: [] });
+  try {
+    const text = 'version=1.0; authorizationrules{=> permit();}; issuancerules{c:[type=="x-ms-sgx-svn"] => issue(type="isolated-svn", value=c.value);};';
+    const unsigned = 'eyJhbGciOiJub25lIn0.' + Buffer.from(JSON.stringify({ AttestationPolicy: Buffer.from(text).toString('base64url') })).toString('base64url') + '.';
+    const put = (jws: string) => request(svc, 'PUT', '/policies/SgxEnclave?api-version=2020-10-01', jws, { 'content-type': 'text/plain' });
+    const r0 = await put(unsigned);
+    assert.equal(r0.status, 400, r0.text);
+    assert.match(r0.json().error.message, /Unsigned JWS/);
+    const r1 = await put(signJws(s2, JSON.stringify({ AttestationPolicy: Buffer.from(text).toString('base64url') })));
+    assert.equal(r1.status, 400, 'signer 2 is not registered yet');
+    // The real client signs with s1 (its JWS header carries x5c).
+    const [set] = await runClient(svc, [{ op: 'setPolicy', policy: text, privateKey: s1.keyPem, certificate: s1.certPem }]);
+    assert.equal(set.ok, true, set.message);
+    const t = payloadOf(await attest(svc));
+    assert.equal(t['x-ms-policy-hash'], policyHash(text));
+    assert.equal(t['isolated-svn'], 0);
+    assert.equal(t['x-ms-policy-signer'].x5c[0], s1.certB64);
+    // Add signer 2 (signed by signer 1), then signer 2 may write; the final certificate cannot be removed.
+    const add = await request(svc, 'POST', '/certificates:add?api-version=2020-10-01', JSON.stringify(signJws(s1, JSON.stringify({ policyCertificate: { kty: 'RSA', x5c: [s2.certB64] } }))), { 'content-type': 'application/json' });
+    assert.equal(add.status, 200, add.text);
+    assert.equal(payloadOf(add.json().token)['x-ms-policycertificates-result'], 'IsPresent');
+    const list = await request(svc, 'GET', '/certificates?api-version=2020-10-01');
+    assert.equal(payloadOf(list.json().token)['x-ms-policy-certificates'].keys.length, 2);
+    const r2 = await put(signJws(s2, JSON.stringify({ AttestationPolicy: Buffer.from(text).toString('base64url') })));
+    assert.equal(r2.status, 200, r2.text);
+    const rm = (by: typeof s1, what: typeof s1) => request(svc, 'POST', '/certificates:remove?api-version=2020-10-01', JSON.stringify(signJws(by, JSON.stringify({ policyCertificate: { kty: 'RSA', x5c: [what.certB64] } }))), { 'content-type': 'application/json' });
+    assert.equal((await rm(s2, s1)).status, 200);
+    const last = await rm(s2, s2);
+    assert.equal(last.status, 400, last.text);
+    assert.match(last.json().error.message, /final policy management certificate/);
+    const reset = await request(svc, 'POST', '/policies/SgxEnclave:reset?api-version=2020-10-01', signJws(s2, ''), { 'content-type': 'text/plain' });
+    assert.equal(reset.status, 200, reset.text);
+    assert.equal(payloadOf(reset.json().token)['x-ms-policy-result'], 'Removed');
+  } finally {
+    await svc.stop();
+  }
+});
+
+test('replicas sharing a store: a policy set on one applies on the other at its next poll', async () => {
+  const store = new MemoryStore();
+  const a = await startService({ store, policyPollMs: 50 });
+  const b = await startService({ store, policyPollMs: 50 });
+  try {
+    assert.deepEqual((await request(a, 'GET', '/certs')).json(), (await request(b, 'GET', '/certs')).json(), 'one signing key shared through the store');
+    const text = 'version=1.0; authorizationrules{=> permit();}; issuancerules{c:[type=="x-ms-sgx-svn"] => issue(type="replica", value=c.value);};';
+    const jws = 'eyJhbGciOiJub25lIn0.' + Buffer.from(JSON.stringify({ AttestationPolicy: Buffer.from(text).toString('base64url') })).toString('base64url') + '.';
+    const put = await request(a, 'PUT', '/policies/SgxEnclave?api-version=2020-10-01', jws, { 'content-type': 'text/plain', authorization: 'Bearer test-admin-token' });
+    assert.equal(put.status, 200, put.text);
+    let hash = '';
+    for (let i = 0; i < 100 && hash !== policyHash(text); i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      hash = payloadOf(await attest(b))['x-ms-policy-hash'];
+    }
+    assert.equal(hash, policyHash(text));
+  } finally {
+    await a.stop();
+    await b.stop();
+  }
+});
