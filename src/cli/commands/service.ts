@@ -1,5 +1,181 @@
+import { readFileSync } from 'node:fs';
+import { request as httpsRequest } from 'node:https';
+import { request as httpRequest } from 'node:http';
 import type { Command } from 'commander';
+import { EXIT_REJECTED, UsageError, printJson, readInputFile } from '../util.js';
+import { decodeBinaryInput } from '../../lib/bytes.js';
 
-export function register(_program: Command): void {
-  // commands for 'service' are added by their owner
+function collect(v: string, prev: string[]): string[] {
+  return [...prev, v];
+}
+
+function readText(path: string, what: string): string {
+  return Buffer.from(readInputFile(path, what)).toString('utf8');
+}
+
+export interface ServeFlags {
+  listen: string;
+  baseUrl?: string;
+  store: string;
+  tlsKey?: string;
+  tlsCert?: string;
+  collateral?: string;
+  pccsUrl?: string;
+  adminToken: string[];
+  policySigner: string[];
+  simulation?: string;
+  verifyAt?: string;
+  bodyLimit?: string;
+}
+
+/** `host:port` → parts; 127.0.0.1 unless told otherwise (servers bind loopback by default). */
+export function parseListen(s: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(s) ?? /^()()(\d{1,5})$/.exec(s);
+  if (!m || Number(m[3]) > 65535) throw new UsageError(`--listen: expected host:port, got ${JSON.stringify(s)}`);
+  return { host: m[1] || m[2] || '127.0.0.1', port: Number(m[3]) };
+}
+
+/** Start the service from flags; resolves once it listens. Used by `serve` and `demo`. */
+export async function startFromFlags(f: ServeFlags): Promise<{ url: string; close(): Promise<void> }> {
+  const { createAttestationService } = await import('../../attestation/index.js');
+  const { openServiceStore, loadPolicyEngine, loadSimModule } = await import('../../attestation/runtime.js');
+  const { host, port } = parseListen(f.listen);
+  const tls = f.tlsKey && f.tlsCert ? { key: readText(f.tlsKey, 'TLS key'), cert: readText(f.tlsCert, 'TLS certificate') } : undefined;
+  if ((f.tlsKey === undefined) !== (f.tlsCert === undefined)) throw new UsageError('--tls-key and --tls-cert go together');
+  const baseUrl = f.baseUrl ?? `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
+  if (!f.collateral && !f.pccsUrl && !f.simulation) throw new UsageError('no collateral source: give --collateral DIR or --pccs-url URL (or --simulation DIR for local use)');
+  let simulated;
+  if (f.simulation) {
+    const sim = await loadSimModule();
+    const p = await sim.loadPlatform(f.simulation);
+    simulated = { rootCertDer: p.rootCertDer, files: p.collateralFiles() };
+  }
+  let verifyAt: (() => number) | undefined;
+  if (f.verifyAt) {
+    const t = Date.parse(f.verifyAt);
+    if (Number.isNaN(t)) throw new UsageError(`--verify-at: not an ISO time: ${f.verifyAt}`);
+    verifyAt = () => t;
+  }
+  const store = await openServiceStore(f.store);
+  const svc = await createAttestationService({
+    baseUrl, store, engine: await loadPolicyEngine(),
+    collateral: { ...(f.collateral ? { directory: f.collateral } : {}), ...(f.pccsUrl ? { upstream: f.pccsUrl } : {}), ...(simulated ? { simulated } : {}) },
+    ...(tls ? { tls } : {}),
+    ...(verifyAt ? { verifyAt } : {}),
+    adminTokens: f.adminToken,
+    policySigners: f.policySigner.map((p) => readText(p, 'policy signer certificate')),
+    ...(f.bodyLimit ? { bodyLimit: Number(f.bodyLimit) } : {}),
+    defaultMetrics: true,
+  });
+  await svc.app.listen({ host, port });
+  return {
+    url: baseUrl,
+    async close() {
+      await svc.close();
+      await store.close();
+    },
+  };
+}
+
+function onSignals(close: () => Promise<void>): void {
+  const stop = (): void => {
+    close().then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+}
+
+/** POST the quote to /attest/{type} and print the verdict; exit 1 when the service refuses. */
+async function attestCommand(quotePath: string, o: { url: string; runtimeData?: string; runtimeJson?: string; ca?: string; type: string; apiVersion: string; nonce?: string; json?: boolean }): Promise<void> {
+  const quote = decodeBinaryInput(readInputFile(quotePath, 'quote'));
+  let url: URL;
+  try {
+    url = new URL(`${o.url.replace(/\/+$/, '')}/attest/${o.type}?api-version=${encodeURIComponent(o.apiVersion)}`);
+  } catch {
+    throw new UsageError(`--url: not a URL: ${o.url}`);
+  }
+  const body: Record<string, unknown> = { [o.type === 'OpenEnclave' ? 'report' : 'quote']: Buffer.from(quote).toString('base64url') };
+  if (o.runtimeData && o.runtimeJson) throw new UsageError('--runtime-data and --runtime-json are exclusive');
+  const rd = o.runtimeData ?? o.runtimeJson;
+  if (rd) {
+    const bytes = /^[0-9a-fA-F]+$/.test(rd) && rd.length % 2 === 0 ? Buffer.from(rd, 'hex') : Buffer.from(readInputFile(rd, 'runtime data'));
+    body.runtimeData = { data: bytes.toString('base64url'), dataType: o.runtimeJson ? 'JSON' : 'Binary' };
+  }
+  if (o.nonce) body.nonce = o.nonce;
+  const payload = JSON.stringify(body);
+  const ca = o.ca ? readFileSync(o.ca) : undefined;
+  const res = await new Promise<{ status: number; text: string }>((resolve, reject) => {
+    const req = (url.protocol === 'https:' ? httpsRequest : httpRequest)(url, {
+      method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) }, ...(ca ? { ca } : {}),
+    }, (r) => {
+      const chunks: Buffer[] = [];
+      r.on('data', (c: Buffer) => chunks.push(c));
+      r.on('end', () => resolve({ status: r.statusCode ?? 0, text: Buffer.concat(chunks).toString('utf8') }));
+    });
+    req.on('error', (e) => reject(new UsageError(`cannot reach ${url.origin}: ${e.message}`)));
+    req.end(payload);
+  });
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = JSON.parse(res.text);
+  } catch {
+    throw new UsageError(`${url.origin} answered HTTP ${res.status} with a body that is not JSON`);
+  }
+  if (res.status !== 200) {
+    const err = parsed.error as { code?: string; message?: string } | undefined;
+    if (o.json) printJson({ ok: false, status: res.status, error: err ?? parsed });
+    else process.stderr.write(`confkube: attestation refused (HTTP ${res.status} ${err?.code ?? ''}): ${err?.message ?? res.text}\n`);
+    process.exitCode = EXIT_REJECTED;
+    return;
+  }
+  const token = String(parsed.token);
+  const [h, p] = token.split('.');
+  const header = JSON.parse(Buffer.from(h, 'base64url').toString('utf8'));
+  const claims = JSON.parse(Buffer.from(p, 'base64url').toString('utf8'));
+  if (o.json) {
+    printJson({ ok: true, token, header, claims });
+    return;
+  }
+  const show = ['x-ms-sgx-mrenclave', 'x-ms-sgx-mrsigner', 'x-ms-sgx-product-id', 'x-ms-sgx-svn', 'x-ms-sgx-is-debuggable', 'x-ms-sgx-tcb-status', 'x-ms-sgx-advisory-ids', 'x-ms-sgx-is-simulated', 'x-ms-policy-hash', 'iss', 'jti'];
+  process.stdout.write(`attested: token signed ${header.alg} by kid ${header.kid}\n`);
+  for (const k of show) if (claims[k] !== undefined) process.stdout.write(`  ${k.padEnd(24)} ${JSON.stringify(claims[k])}\n`);
+  process.stdout.write(`token (expires ${new Date(claims.exp * 1000).toISOString()}):\n${token}\n`);
+}
+
+export function register(program: Command): void {
+  program
+    .command('serve')
+    .description('run the attestation service (Azure Attestation API) for production: PostgreSQL or SQLite, TLS, collateral source, admin tokens')
+    .option('--listen <host:port>', 'address to listen on', process.env.CONFKUBE_LISTEN ?? '127.0.0.1:8443')
+    .option('--base-url <url>', 'canonical public base URL: token iss, jku, signing certificate CN (default https://<listen>)', process.env.CONFKUBE_BASE_URL)
+    .option('--store <url>', 'sqlite:/path/file.db or postgres://…', process.env.CONFKUBE_STORE ?? 'sqlite:./.confkube/confkube.db')
+    .option('--tls-key <file>', 'TLS private key (PEM)', process.env.CONFKUBE_TLS_KEY)
+    .option('--tls-cert <file>', 'TLS certificate chain (PEM)', process.env.CONFKUBE_TLS_CERT)
+    .option('--collateral <dir>', 'offline collateral directory (PCS bodies, certificates, CRLs)', process.env.CONFKUBE_COLLATERAL)
+    .option('--pccs-url <url>', 'upstream Intel PCS/PCCS v4 base URL, e.g. https://api.trustedservices.intel.com', process.env.CONFKUBE_PCCS_URL)
+    .option('--admin-token <token>', 'bearer token allowed to manage policies (repeatable; env CONFKUBE_ADMIN_TOKENS, comma-separated)', collect, (process.env.CONFKUBE_ADMIN_TOKENS ?? '').split(',').filter(Boolean))
+    .option('--policy-signer <pem>', 'isolated mode: a policy-management certificate (repeatable)', collect, [])
+    .option('--simulation <dir>', 'trust the simulated SGX platform stored in DIR (development only; off by default)')
+    .option('--verify-at <iso>', 'verify quotes and collateral at this time instead of now (offline replay)')
+    .option('--body-limit <bytes>', 'largest request body')
+    .action(async (opts: ServeFlags) => {
+      const s = await startFromFlags(opts);
+      process.stdout.write(`confkube attestation service listening on ${s.url}\n`);
+      onSignals(s.close);
+      await new Promise(() => undefined);
+    });
+
+  program
+    .command('attest')
+    .argument('<quote>', 'SGX quote file (raw, hex or base64)')
+    .description('attest a quote with an Azure Attestation compatible service and print the token claims')
+    .requiredOption('--url <url>', 'service base URL')
+    .option('--runtime-data <hex|file>', 'runtime data bound to the quote (SHA-256 in report data), Binary')
+    .option('--runtime-json <hex|file>', 'runtime data as JSON (x-ms-runtime)')
+    .option('--ca <cert>', 'trust this CA certificate (PEM) for the service TLS')
+    .option('--type <type>', 'SgxEnclave or OpenEnclave', 'SgxEnclave')
+    .option('--api-version <v>', 'api-version', '2022-08-01')
+    .option('--nonce <s>', 'nonce echoed in the token')
+    .option('--json', 'print {ok, token, header, claims} as JSON')
+    .action(attestCommand);
 }

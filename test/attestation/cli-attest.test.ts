@@ -1,0 +1,47 @@
+// The service under test runs in-process over HTTPS on 127.0.0.1; `confkube attest` runs as a child process.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { REAL_CASE, startService, type Running } from './helpers/harness.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+async function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  return { status, stdout, stderr };
+}
+
+let svc: Running;
+before(async () => {
+  svc = await startService();
+});
+after(async () => {
+  await svc.stop();
+});
+
+test('confkube attest QUOTE --url --ca --json prints the token and claims', async () => {
+  const r = await cli(['attest', REAL_CASE.quote, '--url', svc.url, '--ca', svc.caFile, '--json', '--nonce', 'abc']);
+  assert.equal(r.status, 0, r.stderr);
+  const out = JSON.parse(r.stdout);
+  assert.equal(out.ok, true);
+  assert.equal(out.claims['x-ms-sgx-tcb-status'], 'SWHardeningNeeded');
+  assert.equal(out.claims.nonce, 'abc');
+  assert.equal(out.header.alg, 'RS256');
+});
+
+test('confkube attest: a refused quote exits 1 with the service error; without --ca TLS is not trusted', async () => {
+  const bad = await cli(['attest', REAL_CASE.quote, '--url', svc.url, '--ca', svc.caFile, '--runtime-data', '00ff']);
+  assert.equal(bad.status, 1, bad.stderr);
+  assert.match(bad.stderr, /RuntimeDataMismatch/);
+  const untrusted = await cli(['attest', REAL_CASE.quote, '--url', svc.url]);
+  assert.equal(untrusted.status, 2);
+  assert.match(untrusted.stderr, /certificate/i);
+  const usage = await cli(['attest', REAL_CASE.quote]);
+  assert.equal(usage.status, 2);
+});
