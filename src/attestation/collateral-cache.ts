@@ -163,7 +163,10 @@ export class CollateralCache {
   }
 
   private due(s: CollateralSet): boolean {
-    return this.opts.upstream !== undefined && !s.simulated && s.nextUpdate !== null && this.now() >= s.nextUpdate - this.margin;
+    // Refresh ahead of nextUpdate, but at most every 5 minutes: an upstream that still serves the same
+    // (soon stale) collateral must not be asked again on every attestation.
+    const t = this.now();
+    return this.opts.upstream !== undefined && !s.simulated && s.nextUpdate !== null && t >= s.nextUpdate - this.margin && t - s.fetchedAt >= 300_000;
   }
 
   /** Fetch from the upstream PCS/PCCS v4 API into the store. */

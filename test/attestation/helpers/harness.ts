@@ -35,19 +35,20 @@ let tls: { key: string; cert: string } | null = null;
 /** The service under test over HTTPS on 127.0.0.1 with a throwaway self-signed certificate. */
 export async function startService(o: {
   store?: AttestationStore; engine?: PolicyEngine; nowMs?: number; collateral?: CollateralOptions;
-  adminTokens?: string[]; policySigners?: string[]; bodyLimit?: number; policyPollMs?: number; closeStore?: boolean;
+  adminTokens?: string[]; policySigners?: string[]; bodyLimit?: number; policyPollMs?: number; closeStore?: boolean; plain?: boolean; now?: () => number;
 } = {}): Promise<Running> {
   tls ??= await createTlsCertificate(['127.0.0.1', 'localhost']);
   const dir = mkdtempSync(join(tmpdir(), 'confkube-svc-'));
   const caFile = join(dir, 'ca.pem');
   writeFileSync(caFile, tls.cert);
   const port = await freePort();
-  const url = `https://127.0.0.1:${port}`;
+  const url = `${o.plain ? 'http' : 'https'}://127.0.0.1:${port}`;
   const store = o.store ?? new MemoryStore();
   const svc = await createAttestationService({
-    baseUrl: url, store, engine: o.engine ?? stubPolicyEngine, tls,
+    baseUrl: url, store, engine: o.engine ?? stubPolicyEngine, ...(o.plain ? {} : { tls }),
+    ...(o.now ? { now: o.now } : {}),
     collateral: o.collateral ?? { directory: REAL_CASE.collateral },
-    verifyAt: () => o.nowMs ?? REAL_CASE.nowMs,
+    verifyAt: o.now ?? (() => o.nowMs ?? REAL_CASE.nowMs),
     adminTokens: o.adminTokens ?? ['test-admin-token'],
     ...(o.policySigners ? { policySigners: o.policySigners } : {}),
     ...(o.bodyLimit ? { bodyLimit: o.bodyLimit } : {}),
