@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { LRUCache } from 'lru-cache';
 import { join } from 'node:path';
 import { collateralFromFiles, intelSgxRootCaDer, prepareCollateral, type Collateral, type CollateralInput } from '../dcap/index.js';
 import { parseCert, parseCrl } from '../dcap/x509.js';
@@ -109,6 +111,8 @@ export function readCollateralDirectory(dir: string): { name: string; data: Uint
 export class CollateralCache {
   private sets = new Map<string, CollateralSet>();
   private simRoot: Uint8Array | null = null;
+  /** FMSPC per PCK leaf (by SHA-256): parsing the certificate's SGX extension costs more than verifying the quote. */
+  private fmspcByLeaf = new LRUCache<string, string>({ max: 4096 });
   private readonly margin: number;
 
   constructor(private readonly store: AttestationStore, private readonly opts: CollateralOptions, private readonly now: () => number) {
@@ -134,10 +138,16 @@ export class CollateralCache {
     const simulated = this.simRoot !== null && chain.length > 0 && Buffer.compare(Buffer.from(chain[chain.length - 1]), Buffer.from(this.simRoot)) === 0;
     let fmspc: string;
     if (chain.length === 0) throw new CollateralUnavailableError('quote carries no PCK certificate chain (certification data type 5 expected)');
-    try {
-      fmspc = toHex(parsePckExtensions(chain[0]).fmspc);
-    } catch (e) {
-      throw new CollateralUnavailableError(`PCK certificate: ${(e as Error).message}`);
+    const leafId = createHash('sha256').update(chain[0]).digest('hex');
+    const known = this.fmspcByLeaf.get(leafId);
+    if (known !== undefined) fmspc = known;
+    else {
+      try {
+        fmspc = toHex(parsePckExtensions(chain[0]).fmspc);
+      } catch (e) {
+        throw new CollateralUnavailableError(`PCK certificate: ${(e as Error).message}`);
+      }
+      this.fmspcByLeaf.set(leafId, fmspc);
     }
     return this.get(fmspc, simulated);
   }
