@@ -1,0 +1,59 @@
+import { createHash } from 'node:crypto';
+import { concat } from './der.js';
+import { signRaw, type SimKey } from './keys.js';
+import { REPORT_BODY_SIZE } from './report.js';
+
+/** Intel's QE vendor ID (QuoteConstants.h): verifiers require it, and the simulated QE speaks Intel's format. */
+export const INTEL_QE_VENDOR_ID = Uint8Array.from(Buffer.from('939a7233f79c4ca9940a0db3957f0607', 'hex'));
+
+export interface QuoteParts {
+  version: 3 | 4;
+  qeSvn: number;
+  pceSvn: number;
+  /** Header user data (20 bytes): Intel's QE puts the first 16 bytes of its QE ID here. */
+  userData: Uint8Array;
+  /** The ISV enclave's 384-byte report body. */
+  report: Uint8Array;
+  attestationKey: SimKey;
+  /** The QE's 384-byte report body, before its report data is set. */
+  qeReport: Uint8Array;
+  pckKey: SimKey;
+  qeAuthData: Uint8Array;
+  /** Type 5 certification data: PEM chain PCK leaf, CA, root. */
+  pckChainPem: Uint8Array;
+}
+
+function u16(v: number): Uint8Array {
+  return Uint8Array.of(v & 0xff, (v >> 8) & 0xff);
+}
+
+function u32(v: number): Uint8Array {
+  const b = new Uint8Array(4);
+  new DataView(b.buffer).setUint32(0, v, true);
+  return b;
+}
+
+/**
+ * An SGX ECDSA quote (spec dcap.md §2): v3, or v4 with the QE report certification data (type 6) wrapping
+ * the PCK chain. The QE binds the attestation key by its report data = SHA-256(key ‖ auth data) ‖ 32 zeros,
+ * the PCK key signs the QE report, and the attestation key signs header ‖ body.
+ */
+export function buildQuote(p: QuoteParts): Uint8Array {
+  if (p.report.length !== REPORT_BODY_SIZE || p.qeReport.length !== REPORT_BODY_SIZE) throw new RangeError('report bodies are 384 bytes');
+  const header = concat([u16(p.version), u16(2), u32(0), u16(p.qeSvn), u16(p.pceSvn), INTEL_QE_VENDOR_ID, p.userData]);
+  const qeReport = Uint8Array.from(p.qeReport);
+  qeReport.set(createHash('sha256').update(p.attestationKey.publicXY).update(p.qeAuthData).digest(), 320);
+  qeReport.fill(0, 352, 384);
+  const qeReportSig = signRaw(p.pckKey, qeReport);
+  const signed = concat([header, p.report]);
+  const quoteSig = signRaw(p.attestationKey, signed);
+  const pckCertData = concat([u16(5), u32(p.pckChainPem.length), p.pckChainPem]);
+  const qeBlock = concat([qeReport, qeReportSig, u16(p.qeAuthData.length), p.qeAuthData]);
+  const rest =
+    p.version === 3 ? concat([qeBlock, pckCertData]) : (() => {
+      const inner = concat([qeBlock, pckCertData]);
+      return concat([u16(6), u32(inner.length), inner]);
+    })();
+  const sigData = concat([quoteSig, p.attestationKey.publicXY, rest]);
+  return concat([signed, u32(sigData.length), sigData]);
+}
