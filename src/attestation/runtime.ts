@@ -1,9 +1,12 @@
 import type { AttestationStore, ClaimMap, PolicyEngine, PolicyOutcome } from './deps.js';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { ConfkubeError } from '../lib/errors.js';
+import { createPlatform, loadPlatform, writePlatform, PLATFORM_FILE, type SimPlatform } from '../sim/index.js';
 
 /**
- * The service's production collaborators, loaded at run time: the store (src/store), the policy language
- * (src/policy) and the simulated platform (src/sim). Loaded by specifier so the service builds and its tests run
+ * The service's production collaborators: the store (src/store) and the policy language (src/policy) loaded at
+ * run time, and the simulated platform (src/sim). Loaded by specifier so the service builds and its tests run
  * on injected stand-ins while those parts evolve; a missing part is a clear error, not a crash.
  */
 async function load<T>(spec: string, what: string): Promise<T> {
@@ -66,18 +69,14 @@ export async function loadPolicyEngine(): Promise<PolicyEngine> {
   return adaptPolicyModule(await load<PolicyModule>('../policy/index.js', 'the policy language'), MAA_DEFAULT_SGX_POLICY);
 }
 
-export interface SimPlatform {
-  rootCertDer: Uint8Array;
-  quote(opts: Record<string, unknown>): Uint8Array;
-  collateralFiles(): { name: string; data: Uint8Array }[];
-}
-
-interface SimModule {
-  createPlatform(o: { seed?: string | Uint8Array; status?: string }): SimPlatform | Promise<SimPlatform>;
-  writePlatform(dir: string, p: SimPlatform): void | Promise<void>;
-  loadPlatform(dir: string): SimPlatform | Promise<SimPlatform>;
-}
-
-export async function loadSimModule(): Promise<SimModule> {
-  return load<SimModule>('../sim/index.js', 'the simulated platform');
+/**
+ * The simulated platform kept in DIR (src/sim's platform directory), created on first use: a fresh seed, so each
+ * data folder has its own simulated root.
+ */
+export async function simulatedPlatformIn(dir: string): Promise<{ platform: SimPlatform; created: boolean }> {
+  if (existsSync(join(dir, PLATFORM_FILE))) return { platform: loadPlatform(dir), created: false };
+  mkdirSync(dir, { recursive: true });
+  const platform = createPlatform({});
+  writePlatform(platform, dir);
+  return { platform, created: true };
 }

@@ -1,12 +1,112 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { basename, join, relative, resolve } from 'node:path';
+import { createServer } from 'node:net';
 import type { Command } from 'commander';
+import { UsageError, parseIntFlag } from '../util.js';
+
+async function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once('error', rej);
+    s.listen(0, '127.0.0.1', () => {
+      const p = (s.address() as { port: number }).port;
+      s.close(() => res(p));
+    });
+  });
+}
+
+/** How this process was started, so the printed lines run as printed (installed binary, built bin, or tsx). */
+function selfCommand(): string {
+  const script = process.argv[1] ?? '';
+  if (/^confkube(\.js)?$/.test(basename(script)) && !script.includes('/bin/confkube.js')) return 'confkube';
+  const rel = relative(process.cwd(), script) || script;
+  return ['node', ...process.execArgv, rel].join(' ');
+}
+
+const quoteArg = (p: string): string => (/^[\w./-]+$/.test(p) ? p : `'${p.replace(/'/g, `'\\''`)}'`);
+
+/**
+ * `confkube demo` (npm start): the attestation service on this machine, nothing to configure. HTTPS on 127.0.0.1
+ * with a self-signed certificate, SQLite, and a simulated SGX platform, all in the data folder; simulation mode on.
+ */
+async function demo(o: { dataDir: string; port: string; exitAfterStart?: boolean }): Promise<void> {
+  const { createAttestationService, createTlsCertificate } = await import('../../attestation/index.js');
+  const { openServiceStore, loadPolicyEngine, simulatedPlatformIn } = await import('../../attestation/runtime.js');
+  const dir = resolve(o.dataDir);
+  mkdirSync(dir, { recursive: true });
+  const shown = relative(process.cwd(), dir) || '.';
+  const at = (f: string): string => quoteArg(join(shown, f));
+  const port = o.port === '0' ? await freePort() : parseIntFlag(o.port, '--port', 65535);
+
+  const keyFile = join(dir, 'tls.key');
+  const certFile = join(dir, 'tls.crt');
+  if (!existsSync(keyFile) || !existsSync(certFile)) {
+    const tls = await createTlsCertificate(['127.0.0.1', 'localhost']);
+    writeFileSync(keyFile, tls.key, { mode: 0o600 });
+    writeFileSync(certFile, tls.cert);
+  }
+  const tokenFile = join(dir, 'admin-token');
+  if (!existsSync(tokenFile)) writeFileSync(tokenFile, randomBytes(24).toString('base64url') + '\n', { mode: 0o600 });
+  const adminToken = readFileSync(tokenFile, 'utf8').trim();
+
+  const { platform, created } = await simulatedPlatformIn(join(dir, 'sim'));
+  // A ready quote of a demo enclave whose report data binds runtime data (spec maa.md §1.3: SHA-256 in the first 32 bytes).
+  const runtime = Buffer.from(JSON.stringify({ hello: 'confkube', createdAt: new Date().toISOString().slice(0, 10) }));
+  const quote = platform.quote({
+    mrEnclave: createHash('sha256').update('confkube demo enclave').digest(),
+    mrSigner: createHash('sha256').update('confkube demo signer').digest(),
+    reportData: createHash('sha256').update(runtime).digest(),
+    isvProdId: 1,
+    isvSvn: 1,
+  });
+  writeFileSync(join(dir, 'quote.bin'), quote);
+  writeFileSync(join(dir, 'runtime-data.json'), runtime);
+  writeFileSync(join(dir, 'attest-request.json'), JSON.stringify({ quote: Buffer.from(quote).toString('base64url'), runtimeData: { data: runtime.toString('base64url'), dataType: 'JSON' } }) + '\n');
+
+  const baseUrl = `https://127.0.0.1:${port}`;
+  const store = await openServiceStore(`sqlite:${join(dir, 'confkube.db')}`);
+  const svc = await createAttestationService({
+    baseUrl, store, engine: await loadPolicyEngine(),
+    tls: { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8') },
+    collateral: { simulated: { rootCertDer: platform.rootCertDer, files: platform.collateralFiles() } },
+    adminTokens: [adminToken],
+    defaultMetrics: true,
+  });
+  try {
+    await svc.app.listen({ host: '127.0.0.1', port });
+  } catch (e) {
+    await svc.close();
+    await store.close();
+    throw new UsageError(`cannot listen on 127.0.0.1:${port}: ${(e as Error).message} (choose another with --port)`);
+  }
+  const self = selfCommand();
+  const out = process.stdout;
+  out.write(`confkube attestation service (Azure Attestation API) on ${baseUrl}\n`);
+  out.write(`  data folder  ${shown}/ (SQLite confkube.db, TLS tls.crt, simulated platform sim/${created ? ', created now' : ''})\n`);
+  out.write(`  simulation   ON: quotes from the simulated SGX platform are trusted and marked "x-ms-sgx-is-simulated": true\n`);
+  out.write(`  admin token  ${at('admin-token')} (policy management: Authorization: Bearer <token>)\n\n`);
+  out.write(`Attest the ready simulated quote:\n`);
+  out.write(`  ${self} attest ${at('quote.bin')} --url ${baseUrl} --ca ${at('tls.crt')} --runtime-json ${at('runtime-data.json')}\n\n`);
+  out.write(`or with curl:\n`);
+  out.write(`  curl --cacert ${at('tls.crt')} -H 'content-type: application/json' --data @${at('attest-request.json')} '${baseUrl}/attest/SgxEnclave?api-version=2022-08-01'\n\n`);
+  out.write(`Signing keys: ${baseUrl}/certs   OpenID: ${baseUrl}/.well-known/openid-configuration   metrics: ${baseUrl}/metrics\n`);
+  out.write(`Azure SDKs: NODE_EXTRA_CA_CERTS=${at('tls.crt')} with endpoint ${baseUrl}. Stop with Ctrl-C.\n`);
+  const stop = (): void => {
+    svc.close().then(() => store.close()).then(() => process.exit(0), () => process.exit(1));
+  };
+  process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
+  if (o.exitAfterStart) return stop();
+  await new Promise(() => undefined);
+}
 
 export function register(program: Command): void {
   program
     .command('demo')
-    .description('run confkube locally (for now: inspect the bundled sample quote)')
-    .action(async () => {
-      const { main } = await import('../main.js');
-      const sample = new URL('../../../samples/quote.bin', import.meta.url).pathname;
-      process.exitCode = await main([process.argv[0], 'confkube', 'quote', 'inspect', sample]);
-    });
+    .description('run the attestation service locally: HTTPS on 127.0.0.1, SQLite and a simulated SGX platform in the data folder; prints how to attest')
+    .option('--data-dir <dir>', 'data folder (created on first start)', '.confkube')
+    .option('--port <n>', 'port on 127.0.0.1 (0: any free port)', '8443')
+    .option('--exit-after-start', 'start, print the instructions, and stop (for scripted checks)')
+    .action(demo);
 }

@@ -38,7 +38,7 @@ export function parseListen(s: string): { host: string; port: number } {
 /** Start the service from flags; resolves once it listens. Used by `serve` and `demo`. */
 export async function startFromFlags(f: ServeFlags): Promise<{ url: string; close(): Promise<void> }> {
   const { createAttestationService } = await import('../../attestation/index.js');
-  const { openServiceStore, loadPolicyEngine, loadSimModule } = await import('../../attestation/runtime.js');
+  const { openServiceStore, loadPolicyEngine, simulatedPlatformIn } = await import('../../attestation/runtime.js');
   const { host, port } = parseListen(f.listen);
   const tls = f.tlsKey && f.tlsCert ? { key: readText(f.tlsKey, 'TLS key'), cert: readText(f.tlsCert, 'TLS certificate') } : undefined;
   if ((f.tlsKey === undefined) !== (f.tlsCert === undefined)) throw new UsageError('--tls-key and --tls-cert go together');
@@ -46,8 +46,7 @@ export async function startFromFlags(f: ServeFlags): Promise<{ url: string; clos
   if (!f.collateral && !f.pccsUrl && !f.simulation) throw new UsageError('no collateral source: give --collateral DIR or --pccs-url URL (or --simulation DIR for local use)');
   let simulated;
   if (f.simulation) {
-    const sim = await loadSimModule();
-    const p = await sim.loadPlatform(f.simulation);
+    const { platform: p } = await simulatedPlatformIn(f.simulation);
     simulated = { rootCertDer: p.rootCertDer, files: p.collateralFiles() };
   }
   let verifyAt: (() => number) | undefined;
@@ -155,7 +154,7 @@ export function register(program: Command): void {
     .option('--pccs-url <url>', 'upstream Intel PCS/PCCS v4 base URL, e.g. https://api.trustedservices.intel.com', process.env.CONFKUBE_PCCS_URL)
     .option('--admin-token <token>', 'bearer token allowed to manage policies (repeatable; env CONFKUBE_ADMIN_TOKENS, comma-separated)', collect, (process.env.CONFKUBE_ADMIN_TOKENS ?? '').split(',').filter(Boolean))
     .option('--policy-signer <pem>', 'isolated mode: a policy-management certificate (repeatable)', collect, [])
-    .option('--simulation <dir>', 'trust the simulated SGX platform stored in DIR (development only; off by default)')
+    .option('--simulation <dir>', 'trust the simulated SGX platform kept in DIR, created if absent (development only; off by default)')
     .option('--verify-at <iso>', 'verify quotes and collateral at this time instead of now (offline replay)')
     .option('--body-limit <bytes>', 'largest request body')
     .action(async (opts: ServeFlags) => {

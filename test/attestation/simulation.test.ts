@@ -1,0 +1,58 @@
+// The service under test runs in-process over HTTPS on 127.0.0.1; the simulated SGX platform (src/sim) makes the
+// quotes. The real @azure/attestation client attests one from a child process (NODE_EXTRA_CA_CERTS, TLS on).
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { request, startService, type Running } from './helpers/harness.js';
+import { createPlatform } from '../../src/sim/index.js';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+const clientScript = fileURLToPath(new URL('./helpers/azure-client.ts', import.meta.url));
+const sha = (s: string | Uint8Array) => createHash('sha256').update(s).digest();
+
+async function runClient(r: Running, steps: object[]): Promise<any[]> {
+  const child = spawn(process.execPath, ['--import', 'tsx', clientScript, r.url, JSON.stringify(steps)], {
+    cwd: root, env: { ...process.env, NODE_EXTRA_CA_CERTS: r.caFile }, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  let err = '';
+  child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (err += d));
+  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+  assert.equal(code, 0, err);
+  return JSON.parse(out);
+}
+
+test('simulation mode: a simulated quote attests, its token says so; with simulation off the same quote is refused', async () => {
+  const platform = createPlatform({ seed: 'attestation-service-test' });
+  const runtime = Buffer.from('{"jwk":{"kty":"EC","crv":"P-256"}}');
+  const quote = platform.quote({ mrEnclave: sha('enclave'), mrSigner: sha('signer'), reportData: sha(runtime), isvProdId: 3, isvSvn: 7 });
+  const dir = mkdtempSync(join(tmpdir(), 'confkube-simq-'));
+  writeFileSync(join(dir, 'quote.bin'), quote);
+  const on = await startService({ collateral: { simulated: { rootCertDer: platform.rootCertDer, files: platform.collateralFiles() } }, now: Date.now });
+  const off = await startService();
+  try {
+    const [a] = await runClient(on, [{ op: 'attest', quote: join(dir, 'quote.bin'), runtime: runtime.toString('hex') }]);
+    assert.equal(a.ok, true, a.message);
+    assert.equal(a.mrenclave, sha('enclave').toString('hex'));
+    assert.equal(a.svn, 7);
+    assert.equal(a.productId, 3);
+    assert.equal(a.ehd, runtime.toString('hex'));
+    const claims = JSON.parse(Buffer.from(a.token.split('.')[1], 'base64url').toString());
+    assert.equal(claims['x-ms-sgx-is-simulated'], true);
+    assert.equal(claims['x-ms-sgx-tcb-status'], 'UpToDate');
+    assert.equal(claims['x-ms-sgx-ehd'], runtime.toString('base64url'), 'EGo decodes with RawURLEncoding: no padding');
+    const refused = await request(off, 'POST', '/attest/SgxEnclave?api-version=2020-10-01', JSON.stringify({ quote: Buffer.from(quote).toString('base64url') }), { 'content-type': 'application/json' });
+    assert.equal(refused.status, 400, refused.text);
+    assert.equal(refused.json().error.code, 'QuoteVerificationFailed');
+  } finally {
+    await on.stop();
+    await off.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
