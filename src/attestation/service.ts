@@ -69,6 +69,11 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
   await o.store.migrate();
   const keyring = new Keyring(o.store, baseUrl, now);
   await keyring.init();
+  // Replicas pick up keys rotated by another process.
+  const keyTimer = setInterval(() => {
+    keyring.reload().catch(() => undefined);
+  }, 10_000);
+  keyTimer.unref();
   const policies = new PolicyBook(o.store, o.engine);
   await policies.init(o.policyPollMs ?? 250);
   const collateral = new CollateralCache(o.store, o.collateral, o.verifyAt ?? now);
@@ -139,6 +144,7 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
     app, ctx,
     async close() {
       policies.stop();
+      clearInterval(keyTimer);
       await app.close();
     },
   };
