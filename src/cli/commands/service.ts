@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import type { Command } from 'commander';
@@ -55,6 +56,9 @@ export async function startFromFlags(f: ServeFlags): Promise<{ url: string; clos
     if (Number.isNaN(t)) throw new UsageError(`--verify-at: not an ISO time: ${f.verifyAt}`);
     verifyAt = () => t;
   }
+  if (!tls) process.stderr.write(`confkube: WARNING: no --tls-key/--tls-cert: serving plain HTTP on ${baseUrl} (only behind a TLS-terminating proxy; the Azure SDKs require HTTPS)\n`);
+  const sqlitePath = /^sqlite:(.+)$/.exec(f.store)?.[1] ?? (/^[a-z]+:\/\//i.test(f.store) ? null : f.store);
+  if (sqlitePath) mkdirSync(dirname(resolve(sqlitePath)), { recursive: true });
   const store = await openServiceStore(f.store);
   const svc = await createAttestationService({
     baseUrl, store, engine: await loadPolicyEngine(),
