@@ -45,7 +45,7 @@ interface QuoteOpts {
   debug?: boolean;
   reportData?: string;
   reportDataSha256?: string;
-  version?: string;
+  quoteVersion?: string;
   output?: string;
   json?: boolean;
 }
@@ -136,7 +136,7 @@ export function register(program: Command): void {
     .option('--debug', 'set ATTRIBUTES.DEBUG (a debug enclave is not confidential)')
     .option('--report-data <hex>', 'report data, up to 64 bytes (zero-padded)')
     .option('--report-data-sha256 <file>', 'report data = SHA-256 of the file, then 32 zero bytes (enclave-held data binding)')
-    .option('--version <n>', 'quote version: 3 or 4', '3')
+    .option('--quote-version <n>', 'quote version: 3 or 4 (v4 nests the PCK chain in QE report certification data)', '3')
     .option('-o, --output <file>', 'write the raw quote to this file')
     .option('--json', 'print a JSON summary (with the quote in hex)')
     .action((dir: string, opts: QuoteOpts) => {
@@ -144,7 +144,7 @@ export function register(program: Command): void {
       const mrSigner = hexFlag(opts.mrsigner, '--mrsigner', 32, true);
       const isvProdId = parseIntFlag(opts.isvProdId ?? '0', '--isv-prod-id', 0xffff);
       const isvSvn = parseIntFlag(opts.isvSvn ?? '0', '--isv-svn', 0xffff);
-      const version = choice(opts.version ?? '3', '--version', [3, 4] as const);
+      const version = choice(opts.quoteVersion ?? '3', '--quote-version', [3, 4] as const);
       if (opts.reportData !== undefined && opts.reportDataSha256 !== undefined) throw new UsageError('--report-data and --report-data-sha256 are exclusive');
       let reportData: Uint8Array | undefined;
       if (opts.reportData !== undefined) reportData = hexFlag(opts.reportData, '--report-data', 64, false);
