@@ -8,7 +8,7 @@ import { SimInputError } from './errors.js';
 import { derive, deriveKey, type SimKey } from './keys.js';
 import { sgxExtension } from './pck-extension.js';
 import { qeIdentityBody } from './qe-identity.js';
-import { buildQuote } from './quote.js';
+import { buildQuote, signQeReport } from './quote.js';
 import { encodeReportBody, type ReportFields } from './report.js';
 import { converge, levelFor, SIM_QE_LEVELS, SIM_QE_SVN_OUT_OF_DATE, SIM_QE_SVN_UP_TO_DATE, SIM_TCB_LEVELS, SIM_TCB_STATUSES } from './scenarios.js';
 import { tcbInfoBody } from './tcb-info.js';
@@ -304,7 +304,7 @@ export function createPlatform(opts: SimPlatformOptions = {}): SimPlatform {
 
   const qeSvn = o.qeOutOfDate ? SIM_QE_SVN_OUT_OF_DATE : SIM_QE_SVN_UP_TO_DATE;
   const qeLevel = SIM_QE_LEVELS.find((l) => l.isvSvn === qeSvn)!;
-  const qeReport = encodeReportBody({
+  const qeReportBody = encodeReportBody({
     cpuSvn,
     miscSelect: 0,
     // INIT | MODE64BIT | PROVISIONKEY, XFRM x87|SSE|AVX|opmask|ZMM: what Intel's QE3 runs with.
@@ -314,6 +314,7 @@ export function createPlatform(opts: SimPlatformOptions = {}): SimPlatform {
     isvProdId: 1,
     isvSvn: qeSvn,
   });
+  const qe = signQeReport(qeReportBody, k.attestation, QE_AUTH_DATA, k.pck);
   const userData = new Uint8Array(20);
   userData.set(derive(seed, 'qe-id', 16), 0);
 
@@ -400,8 +401,7 @@ export function createPlatform(opts: SimPlatformOptions = {}): SimPlatform {
         userData,
         report,
         attestationKey: k.attestation,
-        qeReport,
-        pckKey: k.pck,
+        qe,
         qeAuthData: QE_AUTH_DATA,
         pckChainPem: pckChainBytes,
       });

@@ -6,6 +6,20 @@ import { REPORT_BODY_SIZE } from './report.js';
 /** Intel's QE vendor ID (QuoteConstants.h): verifiers require it, and the simulated QE speaks Intel's format. */
 export const INTEL_QE_VENDOR_ID = Uint8Array.from(Buffer.from('939a7233f79c4ca9940a0db3957f0607', 'hex'));
 
+/** The QE's half of a quote: its report (binding the attestation key) signed by the PCK key. Same for every quote of a platform. */
+export interface QeSignedReport {
+  qeReport: Uint8Array;
+  qeReportSignature: Uint8Array;
+}
+
+/** QE report data = SHA-256(attestation key ‖ QE auth data) ‖ 32 zero bytes, then signed by the PCK key (spec dcap.md §4 steps 7–8). */
+export function signQeReport(qeReportBody: Uint8Array, attestationKey: SimKey, qeAuthData: Uint8Array, pckKey: SimKey): QeSignedReport {
+  const qeReport = Uint8Array.from(qeReportBody);
+  qeReport.set(createHash('sha256').update(attestationKey.publicXY).update(qeAuthData).digest(), 320);
+  qeReport.fill(0, 352, 384);
+  return { qeReport, qeReportSignature: signRaw(pckKey, qeReport) };
+}
+
 export interface QuoteParts {
   version: 3 | 4;
   qeSvn: number;
@@ -15,9 +29,7 @@ export interface QuoteParts {
   /** The ISV enclave's 384-byte report body. */
   report: Uint8Array;
   attestationKey: SimKey;
-  /** The QE's 384-byte report body, before its report data is set. */
-  qeReport: Uint8Array;
-  pckKey: SimKey;
+  qe: QeSignedReport;
   qeAuthData: Uint8Array;
   /** Type 5 certification data: PEM chain PCK leaf, CA, root. */
   pckChainPem: Uint8Array;
@@ -35,20 +47,15 @@ function u32(v: number): Uint8Array {
 
 /**
  * An SGX ECDSA quote (spec dcap.md §2): v3, or v4 with the QE report certification data (type 6) wrapping
- * the PCK chain. The QE binds the attestation key by its report data = SHA-256(key ‖ auth data) ‖ 32 zeros,
- * the PCK key signs the QE report, and the attestation key signs header ‖ body.
+ * the PCK chain. The attestation key signs header ‖ body; the QE report (from `signQeReport`) vouches for it.
  */
 export function buildQuote(p: QuoteParts): Uint8Array {
-  if (p.report.length !== REPORT_BODY_SIZE || p.qeReport.length !== REPORT_BODY_SIZE) throw new RangeError('report bodies are 384 bytes');
+  if (p.report.length !== REPORT_BODY_SIZE || p.qe.qeReport.length !== REPORT_BODY_SIZE) throw new RangeError('report bodies are 384 bytes');
   const header = concat([u16(p.version), u16(2), u32(0), u16(p.qeSvn), u16(p.pceSvn), INTEL_QE_VENDOR_ID, p.userData]);
-  const qeReport = Uint8Array.from(p.qeReport);
-  qeReport.set(createHash('sha256').update(p.attestationKey.publicXY).update(p.qeAuthData).digest(), 320);
-  qeReport.fill(0, 352, 384);
-  const qeReportSig = signRaw(p.pckKey, qeReport);
   const signed = concat([header, p.report]);
   const quoteSig = signRaw(p.attestationKey, signed);
   const pckCertData = concat([u16(5), u32(p.pckChainPem.length), p.pckChainPem]);
-  const qeBlock = concat([qeReport, qeReportSig, u16(p.qeAuthData.length), p.qeAuthData]);
+  const qeBlock = concat([p.qe.qeReport, p.qe.qeReportSignature, u16(p.qeAuthData.length), p.qeAuthData]);
   const rest =
     p.version === 3 ? concat([qeBlock, pckCertData]) : (() => {
       const inner = concat([qeBlock, pckCertData]);
