@@ -1,0 +1,365 @@
+import type { Action, ClaimProp, Condition, Expr, PolicyAst, PropCond, RelOp, Rule, SectionName } from './ast.js';
+import { ClaimSet, incomingClaimSet, ISSUER_POLICY, valuesEqual, valueTypeOf, type Claim, type EClaim } from './claims.js';
+import { PolicyError, PolicyRuntimeError } from './errors.js';
+import { ARITY, EMPTY, FUNCTIONS, jmesPathSyntaxError } from './functions.js';
+
+export interface PolicyDecision {
+  permitted: boolean;
+  /** Claims `issue`d by issuancerules: the token's policy claims (§3.4-5, §3.4-9). */
+  issuedClaims: Claim[];
+  /** Claims set by `issueproperty` (configurationrules and issuancerules), e.g. `x-ms-sgx-tcbidentifier`. */
+  issuedProperties: Claim[];
+  /** Indexes into `CompiledPolicy.rules` of every rule whose conditions held, in evaluation order. */
+  matchedRules: number[];
+  denyReason?: string;
+}
+
+export interface RuleInfo { section: SectionName; line: number; column: number; action: Action['kind'] }
+
+export interface CompiledPolicy {
+  version: string;
+  source: string;
+  rules: RuleInfo[];
+  warnings: { message: string; line: number; column: number }[];
+  /** Evidence claims: a Claim array, or a `{type: value}` map (issuer AttestationService either way). */
+  evaluate(claims: readonly Claim[] | Readonly<Record<string, unknown>>): PolicyDecision;
+}
+
+type Env = EClaim[];
+type ValFn = (env: Env) => unknown;
+type Pred = (c: EClaim, env: Env) => boolean;
+
+interface CCond { slot: number; negated: boolean; typeKey?: string; preds: Pred[] }
+interface CAction { kind: Action['kind']; make?: (env: Env) => EClaim | null }
+interface CRule { index: number; section: SectionName; conds: CCond[]; slots: number; action: CAction; where: string }
+
+/**
+ * An issue/add rule fires once per combination of bound claims (§3.4-7); the join is bounded so a hostile
+ * policy cannot run forever.
+ */
+const MAX_STEPS = 1_000_000;
+
+/** Which actions each section may take (§3.4-3..5: authorization cannot issue to the token, issuance cannot fail it). */
+const ALLOWED: Record<SectionName, Action['kind'][]> = {
+  configurationrules: ['issueproperty'],
+  authorizationrules: ['permit', 'deny', 'add'],
+  issuancerules: ['issue', 'add', 'issueproperty'],
+};
+const VALUE_TYPES = new Set(['String', 'Integer', 'Boolean']);
+
+function numericTest(op: RelOp, b: number): (a: number) => boolean {
+  switch (op) {
+    case '==': return (a) => a === b;
+    case '!=': return (a) => a !== b;
+    case '<': return (a) => a < b;
+    case '<=': return (a) => a <= b;
+    case '>': return (a) => a > b;
+    case '>=': return (a) => a >= b;
+  }
+}
+
+/** Typed comparison (§3.4-8): Integers numerically; Strings and Booleans by == and != only; other mixes are false. */
+export function compare(op: RelOp, a: unknown, b: unknown): boolean {
+  if (Array.isArray(a) && !Array.isArray(b)) {
+    // A set-valued claim satisfies the condition when one of its members does.
+    for (const x of a) if (compare(op, x, b)) return true;
+    return false;
+  }
+  const ta = typeof a;
+  if (ta === 'number' && typeof b === 'number') return numericTest(op, b)(a as number);
+  if (ta !== typeof b) return false;
+  if (op === '==') return valuesEqual(a, b);
+  if (op === '!=') return !valuesEqual(a, b);
+  return false;
+}
+
+/** A fast test of a claim value against a literal, same meaning as `compare`. */
+function literalTest(op: RelOp, lit: string | number | boolean): (v: unknown) => boolean {
+  let scalar: (v: unknown) => boolean;
+  if (typeof lit === 'number') {
+    const t = numericTest(op, lit);
+    scalar = (v) => typeof v === 'number' && t(v);
+  } else if (op === '==') {
+    scalar = (v) => v === lit;
+  } else {
+    const tl = typeof lit;
+    scalar = (v) => typeof v === tl && v !== lit;
+  }
+  return (v) => {
+    if (Array.isArray(v)) {
+      for (const x of v) if (scalar(x)) return true;
+      return false;
+    }
+    return scalar(v);
+  };
+}
+
+const propGetter: Record<ClaimProp, (c: EClaim) => unknown> = {
+  type: (c) => c.type,
+  value: (c) => c.value,
+  issuer: (c) => c.issuer,
+  valueType: (c) => valueTypeOf(c.value),
+};
+
+class RuleCompiler {
+  readonly slots = new Map<string, number>();
+  /** Slots bound by conditions before the one being compiled. */
+  bound = 0;
+
+  constructor(private readonly errors: PolicyError[]) {}
+
+  semantic(msg: string, pos: { line: number; column: number }, expected?: string): void {
+    this.errors.push(new PolicyError('ERR_POLICY_SEMANTIC', msg, pos.line, pos.column, expected));
+  }
+
+  expr(e: Expr): ValFn {
+    switch (e.kind) {
+      case 'lit': {
+        const v = e.value;
+        return () => v;
+      }
+      case 'ref': {
+        const slot = this.slots.get(e.ident);
+        if (slot === undefined || slot >= this.bound) {
+          const known = [...this.slots.entries()].filter(([, s]) => s < this.bound).map(([k]) => k);
+          this.semantic(slot === undefined
+            ? `identifier ${e.ident} is not bound by a condition of this rule${known.length ? ` (bound: ${known.join(', ')})` : ''}`
+            : `identifier ${e.ident} is used before the condition that binds it`, e.pos, 'an identifier bound by an earlier condition');
+          return () => EMPTY;
+        }
+        const get = propGetter[e.prop];
+        return (env) => get(env[slot]);
+      }
+      case 'call': {
+        const n = ARITY[e.name];
+        if (e.args.length !== n) this.semantic(`${e.name} takes ${n} argument${n === 1 ? '' : 's'}, got ${e.args.length}`, e.pos, `${n} arguments`);
+        if (e.name === 'JmesPath' && e.args[1]?.kind === 'lit') {
+          const q = e.args[1].value;
+          const bad = typeof q !== 'string' || q === '' ? 'the query must be a non-empty string' : jmesPathSyntaxError(q);
+          if (bad !== null) this.semantic(`JmesPath query: ${bad}`, e.args[1].pos, 'a JMESPath query');
+        }
+        const args = e.args.map((a) => this.expr(a));
+        const f = FUNCTIONS[e.name];
+        return (env) => f(args.map((a) => a(env)));
+      }
+    }
+  }
+
+  propCond(p: PropCond): Pred {
+    if (p.prop !== 'value' && p.op !== '==' && p.op !== '!=') {
+      this.semantic(`operator ${p.op} cannot compare ${p.prop}: it is a String (use == or !=)`, p.pos, '== or !=');
+    }
+    const get = propGetter[p.prop];
+    if (p.expr.kind === 'lit') {
+      const lit = p.expr.value;
+      if (typeof lit !== 'number' && p.op !== '==' && p.op !== '!=') {
+        this.semantic(`operator ${p.op} compares Integers; ${JSON.stringify(lit)} is a ${typeof lit === 'string' ? 'String' : 'Boolean'} (use == or !=)`, p.pos, '== or !=');
+      }
+      if (p.prop !== 'value' && typeof lit !== 'string') {
+        this.semantic(`${p.prop} is a String; ${JSON.stringify(lit)} never matches it`, p.expr.pos, 'a string');
+      }
+      const test = literalTest(p.op, lit);
+      if (p.prop === 'value') return (c) => test(c.value);
+      return (c) => test(get(c));
+    }
+    const rhs = this.expr(p.expr);
+    const op = p.op;
+    return (c, env) => compare(op, get(c), rhs(env));
+  }
+
+  condition(c: Condition): CCond {
+    let typeKey: string | undefined;
+    const preds: Pred[] = [];
+    for (const p of c.props) {
+      // The first `type == "literal"` selects the candidates from the index; it needs no test of its own.
+      if (typeKey === undefined && !c.negated && p.prop === 'type' && p.op === '==' && p.expr.kind === 'lit' && typeof p.expr.value === 'string') {
+        typeKey = p.expr.value;
+        continue;
+      }
+      preds.push(this.propCond(p));
+    }
+    let slot = -1;
+    if (c.ident !== undefined) {
+      if (this.slots.has(c.ident)) this.semantic(`identifier ${c.ident} is bound twice in one rule`, c.pos);
+      else this.slots.set(c.ident, this.slots.size);
+      slot = this.slots.get(c.ident)!;
+    }
+    this.bound = this.slots.size;
+    return { slot, negated: c.negated, ...(typeKey !== undefined ? { typeKey } : {}), preds };
+  }
+
+  action(a: Action, section: SectionName): CAction {
+    if (!ALLOWED[section].includes(a.kind)) {
+      const why = section === 'authorizationrules' ? 'authorization rules cannot issue claims to the token (use add)'
+        : section === 'issuancerules' ? 'issuance rules cannot fail or permit attestation'
+        : 'configuration rules only set properties with issueproperty';
+      this.semantic(`${a.kind}() is not allowed in ${section}: ${why}`, a.pos, ALLOWED[section].join(', '));
+    }
+    if (a.kind === 'permit' || a.kind === 'deny') return { kind: a.kind };
+    if (a.claimRef !== undefined) {
+      const slot = this.slots.get(a.claimRef.ident);
+      if (slot === undefined) {
+        this.semantic(`identifier ${a.claimRef.ident} is not bound by a condition of this rule`, a.claimRef.pos, 'an identifier bound by a condition');
+        return { kind: a.kind };
+      }
+      return { kind: a.kind, make: (env) => ({ type: env[slot].type, value: env[slot].value, issuer: ISSUER_POLICY }) };
+    }
+    const args = a.args!;
+    for (const k of ['type', 'issuer', 'valueType'] as const) {
+      const e = args[k];
+      if (e?.kind === 'lit' && typeof e.value !== 'string') this.semantic(`${k} must be a string, got ${JSON.stringify(e.value)}`, e.pos, 'a string');
+    }
+    if (args.type?.kind === 'lit' && args.type.value === '') this.semantic('the claim type is empty', args.type.pos, 'a claim type');
+    if (args.valueType?.kind === 'lit' && typeof args.valueType.value === 'string' && !VALUE_TYPES.has(args.valueType.value)) {
+      this.semantic(`unknown valueType ${JSON.stringify(args.valueType.value)}`, args.valueType.pos, 'String, Integer or Boolean');
+    }
+    const typeFn = this.expr(args.type!);
+    const valueFn = this.expr(args.value!);
+    const issuerFn = args.issuer ? this.expr(args.issuer) : null;
+    const vtFn = args.valueType ? this.expr(args.valueType) : null;
+    const kind = a.kind;
+    return {
+      kind,
+      make(env) {
+        const type = typeFn(env);
+        if (typeof type !== 'string' || type === '') throw new PolicyRuntimeError(`${kind}: the claim type must be a non-empty string`);
+        let value = valueFn(env);
+        if (value === EMPTY || value === undefined) return null;
+        if (vtFn) value = coerce(value, vtFn(env), kind);
+        let issuer = ISSUER_POLICY;
+        if (issuerFn) {
+          const i = issuerFn(env);
+          if (typeof i !== 'string') throw new PolicyRuntimeError(`${kind}: the issuer must be a string`);
+          issuer = i;
+        }
+        return { type, value, issuer };
+      },
+    };
+  }
+}
+
+/** `valueType=` on issue/add converts the value where the conversion is exact (§3.3: String, Integer, Boolean). */
+function coerce(v: unknown, vt: unknown, kind: string): unknown {
+  if (vt === 'String') return typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  if (vt === 'Integer') {
+    if (typeof v === 'number') return v;
+    if (typeof v === 'string' && /^-?\d+$/.test(v) && Number.isSafeInteger(Number(v))) return Number(v);
+  } else if (vt === 'Boolean') {
+    if (typeof v === 'boolean') return v;
+    if (v === 'true' || v === 'false') return v === 'true';
+  }
+  throw new PolicyRuntimeError(`${kind}: value ${JSON.stringify(v)} is not a ${String(vt)}`);
+}
+
+/** Compile the syntax tree; semantic errors are appended to `errors` (the result is only usable when none were). */
+export function compileAst(ast: PolicyAst, source: string, errors: PolicyError[]): CompiledPolicy {
+  const order: SectionName[] = ['configurationrules', 'authorizationrules', 'issuancerules'];
+  const compiled: Record<SectionName, CRule[]> = { configurationrules: [], authorizationrules: [], issuancerules: [] };
+  const rules: RuleInfo[] = [];
+  // Rules are numbered in document order; sections run in the fixed order of §3.4 whatever order they appear in.
+  const all: Rule[] = order.flatMap((s) => ast.sections[s] ?? []).sort((a, b) => a.pos.line - b.pos.line || a.pos.column - b.pos.column);
+  for (const r of all) {
+    const rc = new RuleCompiler(errors);
+    const conds = r.conditions.map((c) => rc.condition(c));
+    const action = rc.action(r.action, r.section);
+    const index = rules.length;
+    rules.push({ section: r.section, line: r.pos.line, column: r.pos.column, action: r.action.kind });
+    compiled[r.section].push({ index, section: r.section, conds, slots: rc.slots.size, action, where: `${r.section} rule at line ${r.pos.line}, column ${r.pos.column}` });
+  }
+  const run = makeEvaluator(compiled);
+  return {
+    version: ast.version,
+    source,
+    rules,
+    warnings: ast.warnings.map((w) => ({ message: w.message, line: w.pos.line, column: w.pos.column })),
+    evaluate: run,
+  };
+}
+
+function makeEvaluator(sections: Record<SectionName, CRule[]>): CompiledPolicy['evaluate'] {
+  const none: EClaim[] = [];
+  return (input) => {
+    const incoming = incomingClaimSet(input);
+    const outgoing = new ClaimSet();
+    const props = new ClaimSet();
+    const matchedRules: number[] = [];
+    let steps = 0;
+
+    /** Depth-first join over the conditions; `found` returns true to stop. */
+    const solve = (rule: CRule, k: number, env: Env, found: (env: Env) => boolean): boolean => {
+      if (k === rule.conds.length) return found(env);
+      const cond = rule.conds[k];
+      const cands = cond.typeKey === undefined ? incoming.list : incoming.byType.get(cond.typeKey) ?? none;
+      const preds = cond.preds;
+      for (let i = 0; i < cands.length; i++) {
+        if (++steps > MAX_STEPS) throw new PolicyRuntimeError(`${rule.where}: too many claim combinations (over ${MAX_STEPS})`);
+        const c = cands[i];
+        let ok = true;
+        for (let j = 0; j < preds.length; j++) if (!preds[j](c, env)) { ok = false; break; }
+        if (!ok) continue;
+        if (cond.negated) return false;
+        // A condition without an identifier is an existence test: one matching claim is enough (§3.4-7).
+        if (cond.slot < 0) return solve(rule, k + 1, env, found);
+        env[cond.slot] = c;
+        if (solve(rule, k + 1, env, found)) return true;
+      }
+      return cond.negated ? solve(rule, k + 1, env, found) : false;
+    };
+
+    const holds = (rule: CRule): boolean => solve(rule, 0, new Array<EClaim>(rule.slots), () => true);
+
+    /** Every claim the rule's action makes, one per combination of bound claims, applied after the join. */
+    const produce = (rule: CRule): EClaim[] | null => {
+      const made: EClaim[] = [];
+      let fired = false;
+      const make = rule.action.make!;
+      solve(rule, 0, new Array<EClaim>(rule.slots), (env) => {
+        fired = true;
+        const c = make(env);
+        if (c !== null) made.push(c);
+        return false;
+      });
+      return fired ? made : null;
+    };
+
+    const applyClaims = (rule: CRule): void => {
+      if (rule.action.make === undefined) return;
+      const made = produce(rule);
+      if (made === null) return;
+      matchedRules.push(rule.index);
+      for (const c of made) {
+        incoming.add(c);
+        if (rule.action.kind === 'issue') outgoing.add(c);
+        else if (rule.action.kind === 'issueproperty') props.add(c);
+      }
+    };
+
+    const decision = (permitted: boolean, denyReason?: string): PolicyDecision => ({
+      permitted,
+      issuedClaims: permitted ? outgoing.list.map((c) => ({ type: c.type, value: c.value, issuer: c.issuer })) : [],
+      issuedProperties: props.list.map((c) => ({ type: c.type, value: c.value, issuer: c.issuer })),
+      matchedRules,
+      ...(denyReason !== undefined ? { denyReason } : {}),
+    });
+
+    try {
+      for (const r of sections.configurationrules) applyClaims(r);
+      // Deny overrides permit; no permit means deny (§3.4-4).
+      let permitted = false;
+      for (const r of sections.authorizationrules) {
+        if (r.action.kind === 'add') { applyClaims(r); continue; }
+        if (!holds(r)) continue;
+        matchedRules.push(r.index);
+        if (r.action.kind === 'deny') return decision(false, `deny() fired: ${r.where}`);
+        if (r.action.kind === 'permit') permitted = true;
+      }
+      if (!permitted) return decision(false, 'no permit() rule in authorizationrules matched the claims');
+      for (const r of sections.issuancerules) applyClaims(r);
+      return decision(true);
+    } catch (e) {
+      // Evaluation never throws: a failing rule fails the attestation (§3.4-5), it does not crash the caller.
+      if (e instanceof PolicyRuntimeError) return decision(false, e.message);
+      return decision(false, `policy evaluation failed: ${e instanceof Error ? e.message : String(e)}`);
+    }
+  };
+}

@@ -1,0 +1,36 @@
+import { ConfkubeError } from '../lib/errors.js';
+
+/**
+ * A policy document that cannot be accepted (spec maa.md §3.4-1: "If the policy file contains syntax errors, the
+ * policy file is rejected by the service"). Always located: line and column are 1-based, column counts UTF-16
+ * code units from the start of the line.
+ *
+ * Codes: ERR_POLICY_SYNTAX (grammar, §3.2), ERR_POLICY_VERSION (a feature of a newer policy version, §3.1),
+ * ERR_POLICY_SEMANTIC (well-formed but meaningless: unbound identifier, operator that cannot apply, action not
+ * allowed in its section).
+ */
+export class PolicyError extends ConfkubeError {
+  readonly line: number;
+  readonly column: number;
+  readonly expected?: string;
+  /** The message without its location, for `FILE:line:column: reason` output. */
+  readonly reason: string;
+
+  constructor(code: 'ERR_POLICY_SYNTAX' | 'ERR_POLICY_VERSION' | 'ERR_POLICY_SEMANTIC', reason: string, line: number, column: number, expected?: string) {
+    super(code, `${reason} (line ${line}, column ${column})`, { line, column, ...(expected !== undefined ? { expected } : {}) });
+    this.line = line;
+    this.column = column;
+    this.reason = reason;
+    if (expected !== undefined) this.expected = expected;
+  }
+}
+
+/**
+ * A rule failed while it ran (spec §3.4-5: a function error such as JsonToClaimValue on an object fails the
+ * attestation). The evaluator turns it into a denial; it never escapes `evaluate`.
+ */
+export class PolicyRuntimeError extends ConfkubeError {
+  constructor(message: string) {
+    super('ERR_POLICY_RUNTIME', message);
+  }
+}
