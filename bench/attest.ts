@@ -9,9 +9,8 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { createAttestationService, createTlsCertificate, type AttestationStore, type PolicyEngine } from '../src/attestation/index.js';
-import { loadPolicyEngine, openServiceStore, MAA_DEFAULT_SGX_POLICY } from '../src/attestation/runtime.js';
+import { policyEngine, openServiceStore } from '../src/attestation/runtime.js';
 import { MemoryStore } from '../test/attestation/helpers/memory-store.js';
-import { stubPolicyEngine } from '../test/attestation/helpers/stub-policy.js';
 
 const FIX = fileURLToPath(new URL('../test/fixtures/attestation/', import.meta.url));
 const QUOTE = readFileSync(join(FIX, 'quotes/automata_v3.bin'));
@@ -31,15 +30,8 @@ async function parts(dir: string): Promise<{ store: AttestationStore; engine: Po
     store = new MemoryStore();
     storeName = 'memory (src/store not available)';
   }
-  let engine: PolicyEngine;
-  let engineName = 'src/policy';
-  try {
-    engine = await loadPolicyEngine();
-    engine.compile(MAA_DEFAULT_SGX_POLICY);
-  } catch {
-    engine = stubPolicyEngine;
-    engineName = 'stub (src/policy not available)';
-  }
+  const engine: PolicyEngine = policyEngine;
+  const engineName = 'src/policy';
   return { store, engine, storeName, engineName };
 }
 

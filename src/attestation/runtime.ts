@@ -2,11 +2,12 @@ import type { AttestationStore, ClaimMap, PolicyEngine, PolicyOutcome } from './
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ConfkubeError } from '../lib/errors.js';
+import { compilePolicy, DEFAULT_POLICIES, type Claim } from '../policy/index.js';
 import { createPlatform, loadPlatform, writePlatform, PLATFORM_FILE, type SimPlatform } from '../sim/index.js';
 
 /**
- * The service's production collaborators: the store (src/store) and the policy language (src/policy) loaded at
- * run time, and the simulated platform (src/sim). Loaded by specifier so the service builds and its tests run
+ * The service's production collaborators: the store (src/store), the policy language (src/policy) and the
+ * simulated platform (src/sim). Loaded by specifier so the service builds and its tests run
  * on injected stand-ins while those parts evolve; a missing part is a clear error, not a crash.
  */
 async function load<T>(spec: string, what: string): Promise<T> {
@@ -22,51 +23,32 @@ export async function openServiceStore(url: string): Promise<AttestationStore> {
   return m.openStore(url);
 }
 
-interface PolicyModule {
-  compilePolicy(text: string): { evaluate(claims: unknown): unknown };
-  DEFAULT_POLICIES?: Record<string, string>;
-}
-
 /** Issued claims as a map: a claim issued several times becomes an array (spec maa.md §3.4-9). */
-function issuedToMap(v: unknown): ClaimMap {
-  if (!v) return {};
-  if (Array.isArray(v)) {
-    const out: ClaimMap = {};
-    for (const c of v as { type: string; value: unknown }[]) {
-      if (!(c.type in out)) out[c.type] = c.value;
-      else out[c.type] = Array.isArray(out[c.type]) ? [...(out[c.type] as unknown[]), c.value] : [out[c.type], c.value];
-    }
-    return out;
+function issuedToMap(claims: readonly Claim[]): ClaimMap {
+  const out: ClaimMap = {};
+  for (const c of claims) {
+    if (!(c.type in out)) out[c.type] = c.value;
+    else out[c.type] = Array.isArray(out[c.type]) ? [...(out[c.type] as unknown[]), c.value] : [out[c.type], c.value];
   }
-  return v as ClaimMap;
+  return out;
 }
 
-/** Adapt src/policy's `compilePolicy(text).evaluate(claims)` to the service's PolicyEngine. */
-export function adaptPolicyModule(m: PolicyModule, fallbackDefault: string): PolicyEngine {
-  return {
-    defaultPolicy: (t) => m.DEFAULT_POLICIES?.[t] ?? m.DEFAULT_POLICIES?.SgxEnclave ?? fallbackDefault,
-    compile(text) {
-      const compiled = m.compilePolicy(text);
-      return {
-        evaluate(claims: ClaimMap): PolicyOutcome {
-          const r = compiled.evaluate(claims) as Record<string, unknown>;
-          const permit = r.permit ?? r.permitted ?? r.allowed ?? (r.decision === undefined ? undefined : r.decision === 'permit');
-          return {
-            permit: permit === true,
-            issued: issuedToMap(r.issued ?? r.issuedClaims ?? r.outgoing ?? r.claims),
-            ...(typeof r.reason === 'string' ? { reason: r.reason } : {}),
-          };
-        },
-      };
-    },
-  };
-}
-
-/** The shared providers' default SGX policy, byte-exact (spec maa.md §3.8 P1): its hash appears in real MAA tokens. */
-export const MAA_DEFAULT_SGX_POLICY = 'version= 1.0;authorizationrules{=> permit();};issuancerules{c:[type=="x-ms-sgx-is-debuggable"] => issue(type="is-debuggable", value=c.value);c:[type=="x-ms-sgx-mrsigner"] => issue(type="sgx-mrsigner", value=c.value);c:[type=="x-ms-sgx-mrenclave"] => issue(type="sgx-mrenclave", value=c.value);c:[type=="x-ms-sgx-product-id"] => issue(type="product-id", value=c.value);c:[type=="x-ms-sgx-svn"] => issue(type="svn", value=c.value);c:[type=="x-ms-attestation-type"] => issue(type="tee", value=c.value);};';
+/** src/policy as the service's PolicyEngine: compile once, evaluate the `{type: value}` claim map. */
+export const policyEngine: PolicyEngine = {
+  defaultPolicy: (t) => DEFAULT_POLICIES[t as keyof typeof DEFAULT_POLICIES] ?? DEFAULT_POLICIES.SgxEnclave,
+  compile(text) {
+    const compiled = compilePolicy(text);
+    return {
+      evaluate(claims: ClaimMap): PolicyOutcome {
+        const d = compiled.evaluate(claims);
+        return { permit: d.permitted, issued: issuedToMap(d.issuedClaims), ...(d.denyReason ? { reason: d.denyReason } : {}) };
+      },
+    };
+  },
+};
 
 export async function loadPolicyEngine(): Promise<PolicyEngine> {
-  return adaptPolicyModule(await load<PolicyModule>('../policy/index.js', 'the policy language'), MAA_DEFAULT_SGX_POLICY);
+  return policyEngine;
 }
 
 /**

@@ -7,7 +7,9 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { X509Certificate, createHash } from 'node:crypto';
 import { REAL_CASE, request, startService, type Running } from './helpers/harness.js';
-import { P1 } from './helpers/stub-policy.js';
+import { DEFAULT_POLICIES } from '../../src/policy/index.js';
+
+const P1 = DEFAULT_POLICIES.SgxEnclave;
 import { MemoryStore } from './helpers/memory-store.js';
 import { policyHash } from '../../src/attestation/index.js';
 

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createAttestationService, createTlsCertificate, type AttestationService, type AttestationStore, type PolicyEngine, type CollateralOptions } from '../../../src/attestation/index.js';
 import { fileURLToPath } from 'node:url';
 import { MemoryStore } from './memory-store.js';
-import { stubPolicyEngine } from './stub-policy.js';
+import { policyEngine } from '../../../src/attestation/runtime.js';
 
 export const FIXTURES = fileURLToPath(new URL('../../fixtures/attestation/', import.meta.url));
 /** automata_2025-08 case (README): verified at its collateral's issue time. */
@@ -45,7 +45,7 @@ export async function startService(o: {
   const url = `${o.plain ? 'http' : 'https'}://127.0.0.1:${port}`;
   const store = o.store ?? new MemoryStore();
   const svc = await createAttestationService({
-    baseUrl: url, store, engine: o.engine ?? stubPolicyEngine, ...(o.plain ? {} : { tls }),
+    baseUrl: url, store, engine: o.engine ?? policyEngine, ...(o.plain ? {} : { tls }),
     ...(o.now ? { now: o.now } : {}),
     collateral: o.collateral ?? { directory: REAL_CASE.collateral },
     verifyAt: o.now ?? (() => o.nowMs ?? REAL_CASE.nowMs),
