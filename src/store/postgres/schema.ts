@@ -1,0 +1,64 @@
+/**
+ * PostgreSQL schema, one entry per version; `confkube_schema` records which have been applied. Tables carry a
+ * `confkube_` prefix so the store can share a database with other applications. Append; never edit an applied one.
+ */
+export const POSTGRES_MIGRATIONS: readonly string[] = [
+  `
+  CREATE TABLE confkube_signing_keys (
+    kid TEXT PRIMARY KEY,
+    private_key_pem TEXT NOT NULL,
+    certificate_pem TEXT NOT NULL,
+    created_at BIGINT NOT NULL,
+    active_from BIGINT NOT NULL,
+    retired_at BIGINT
+  );
+  CREATE TABLE confkube_policies (
+    attestation_type TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    text TEXT NOT NULL,
+    jws TEXT NOT NULL,
+    hash TEXT NOT NULL,
+    set_at BIGINT NOT NULL,
+    set_by TEXT NOT NULL,
+    is_reset BOOLEAN NOT NULL DEFAULT false,
+    PRIMARY KEY (attestation_type, version)
+  );
+  CREATE TABLE confkube_policy_certificates (
+    thumbprint TEXT PRIMARY KEY,
+    certificate_pem TEXT NOT NULL,
+    added_at BIGINT NOT NULL
+  );
+  CREATE TABLE confkube_collateral (
+    key TEXT PRIMARY KEY,
+    body BYTEA NOT NULL,
+    issuer_chain TEXT,
+    fetched_at BIGINT NOT NULL,
+    next_update BIGINT,
+    etag TEXT
+  );
+  CREATE TABLE confkube_audit (
+    id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    time BIGINT NOT NULL,
+    client_address TEXT NOT NULL,
+    attestation_type TEXT NOT NULL,
+    mr_enclave TEXT,
+    mr_signer TEXT,
+    tcb_status TEXT,
+    decision TEXT NOT NULL CHECK (decision IN ('permit', 'deny', 'error')),
+    policy_hash TEXT,
+    token_id TEXT,
+    simulated BOOLEAN NOT NULL,
+    reason TEXT
+  );
+  CREATE INDEX confkube_audit_time ON confkube_audit (time);
+  CREATE INDEX confkube_audit_token_id ON confkube_audit (token_id);
+  CREATE TABLE confkube_counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
+  INSERT INTO confkube_counters (name, value) VALUES ('policy_version', 0);
+  `,
+];
+
+/**
+ * The advisory-lock key that serialises migrations between processes ("confkube" in ASCII as a bigint).
+ * PostgreSQL docs §13.3.5: advisory locks are the application's own; a transaction-level lock is released at commit.
+ */
+export const MIGRATION_LOCK_KEY = '7165066918338323045';

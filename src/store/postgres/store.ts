@@ -1,0 +1,258 @@
+import pg from 'pg';
+import type { AuditQuery, AuditRecord, CollateralRecord, PolicyCertRecord, PolicyRecord, SigningKeyRecord, Store } from '../types.js';
+import { StoreConflictError, StoreQueryError, StoreUnavailableError } from '../errors.js';
+import {
+  asBuffer, auditFromRow, checkAudit, checkAuditQuery, checkCollateral, checkLimit, checkPolicy, checkPolicyCert, checkSigningKey,
+  checkString, checkTime, collateralFromRow, DEFAULT_HISTORY_LIMIT, policyCertFromRow, policyFromRow, signingKeyFromRow, type Row,
+} from '../rows.js';
+import { MIGRATION_LOCK_KEY, POSTGRES_MIGRATIONS } from './schema.js';
+import { translatePgError } from './errors.js';
+
+type Queryable = pg.Pool | pg.PoolClient;
+
+/** A dead server must become ERR_STORE_UNAVAILABLE, not a hang: connecting gives up after this long. */
+const CONNECT_TIMEOUT_MS = 5_000;
+
+// Named statements are parsed once per connection: these run on every attestation and every policy poll.
+const POLICY_VERSION = { name: 'confkube_policy_version', text: "SELECT value FROM confkube_counters WHERE name = 'policy_version'" };
+const INSERT_AUDIT = {
+  name: 'confkube_insert_audit',
+  text: `INSERT INTO confkube_audit (time, client_address, attestation_type, mr_enclave, mr_signer, tcb_status, decision, policy_hash, token_id, simulated, reason)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+};
+
+/**
+ * The shared store: a connection pool on one PostgreSQL database that several service replicas use at once.
+ * Each write is one transaction; a call resolves after COMMIT returned, which with synchronous_commit on
+ * (forced if the server default is off) means the WAL record is flushed (PostgreSQL docs §19.5.1).
+ * Policy writes all update one counter row first: that row lock orders them, numbers versions without gaps
+ * or races, and `policyVersion` is a single-row primary-key read.
+ */
+export class PostgresStore implements Store {
+  readonly kind = 'postgres' as const;
+  private closed = false;
+
+  private constructor(private readonly pool: pg.Pool, private readonly name: string) {}
+
+  static async open(connectionString: string, redacted: string): Promise<PostgresStore> {
+    let pool: pg.Pool;
+    try {
+      pool = new pg.Pool({ connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, max: 10 });
+    } catch (e) {
+      throw new StoreUnavailableError(`PostgreSQL store ${redacted} cannot be configured: ${(e as Error).message}`);
+    }
+    // An idle connection dropped by the server emits 'error' on the pool; the next query reports it, typed.
+    pool.on('error', () => undefined);
+    let forceSync = false;
+    try {
+      const r = await pool.query('SHOW synchronous_commit');
+      forceSync = (r.rows[0] as { synchronous_commit: string }).synchronous_commit === 'off';
+    } catch (e) {
+      await pool.end().catch(() => undefined);
+      throw translatePgError(e, `${redacted} open`);
+    }
+    if (forceSync) {
+      // The audit log must be durable when appendAudit resolves (issue 6): never accept an asynchronous commit.
+      await pool.end();
+      return PostgresStore.reopenForcingSync(connectionString, redacted);
+    }
+    return new PostgresStore(pool, redacted);
+  }
+
+  /** A pool whose every session sets synchronous_commit=on at connect time (libpq `options`, read before any query). */
+  private static async reopenForcingSync(connectionString: string, redacted: string): Promise<PostgresStore> {
+    const pool = new pg.Pool({ connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, max: 10, options: '-c synchronous_commit=on' });
+    pool.on('error', () => undefined);
+    try {
+      await pool.query('SELECT 1');
+    } catch (e) {
+      await pool.end().catch(() => undefined);
+      throw translatePgError(e, `${redacted} open`);
+    }
+    return new PostgresStore(pool, redacted);
+  }
+
+  private async q(where: string, c: Queryable, text: string | pg.QueryConfig, values?: unknown[]): Promise<Row[]> {
+    if (this.closed) throw new StoreUnavailableError(`PostgreSQL store ${this.name} is closed (${where})`);
+    try {
+      const r = typeof text === 'string' ? await c.query(text, values) : await c.query({ ...text, values: values ?? [] });
+      return r.rows as Row[];
+    } catch (e) {
+      throw translatePgError(e, `${this.name} ${where}`);
+    }
+  }
+
+  /** One transaction on one pooled connection; rolled back on any error. */
+  private async tx<T>(where: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    if (this.closed) throw new StoreUnavailableError(`PostgreSQL store ${this.name} is closed (${where})`);
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (e) {
+      throw translatePgError(e, `${this.name} ${where}`);
+    }
+    let broken: Error | undefined;
+    try {
+      await this.q(where, client, 'BEGIN');
+      const out = await fn(client);
+      await this.q(where, client, 'COMMIT');
+      return out;
+    } catch (e) {
+      try {
+        await client.query('ROLLBACK');
+      } catch (re) {
+        broken = re as Error; // the connection is gone: do not return it to the pool
+      }
+      throw e;
+    } finally {
+      client.release(broken);
+    }
+  }
+
+  private async bumpPolicyVersion(c: pg.PoolClient, where: string): Promise<void> {
+    await this.q(where, c, "UPDATE confkube_counters SET value = value + 1 WHERE name = 'policy_version'");
+  }
+
+  async migrate(): Promise<void> {
+    // CREATE TABLE IF NOT EXISTS is not safe against a concurrent creator (duplicate pg_type rows), so the
+    // whole check-and-apply runs under a transaction-level advisory lock: other processes wait, then see it done.
+    await this.tx('migrate', async (c) => {
+      await this.q('migrate', c, 'SELECT pg_advisory_xact_lock($1::bigint)', [MIGRATION_LOCK_KEY]);
+      await this.q('migrate', c, 'CREATE TABLE IF NOT EXISTS confkube_schema (version INTEGER PRIMARY KEY, applied_at BIGINT NOT NULL)');
+      const applied = Number((await this.q('migrate', c, 'SELECT coalesce(max(version), 0) AS v FROM confkube_schema'))[0]!.v);
+      if (applied > POSTGRES_MIGRATIONS.length) {
+        throw new StoreQueryError(`PostgreSQL store ${this.name} has schema version ${applied}, newer than this confkube knows (${POSTGRES_MIGRATIONS.length})`);
+      }
+      for (let v = applied; v < POSTGRES_MIGRATIONS.length; v++) {
+        await this.q('migrate', c, POSTGRES_MIGRATIONS[v]!);
+        await this.q('migrate', c, 'INSERT INTO confkube_schema (version, applied_at) VALUES ($1, $2)', [v + 1, Date.now()]);
+      }
+    });
+  }
+
+  async listSigningKeys(): Promise<SigningKeyRecord[]> {
+    return (await this.q('listSigningKeys', this.pool, 'SELECT * FROM confkube_signing_keys ORDER BY active_from, created_at, kid')).map(signingKeyFromRow);
+  }
+
+  async addSigningKey(k: SigningKeyRecord): Promise<void> {
+    checkSigningKey(k);
+    try {
+      await this.q('addSigningKey', this.pool,
+        'INSERT INTO confkube_signing_keys (kid, private_key_pem, certificate_pem, created_at, active_from, retired_at) VALUES ($1, $2, $3, $4, $5, $6)',
+        [k.kid, k.privateKeyPem, k.certificatePem, k.createdAt, k.activeFrom, k.retiredAt]);
+    } catch (e) {
+      if (e instanceof StoreConflictError) throw new StoreConflictError(`signing key ${k.kid} already exists`);
+      throw e;
+    }
+  }
+
+  async retireSigningKey(kid: string, at: number): Promise<void> {
+    checkString('signing key kid', kid);
+    checkTime(`signing key ${kid} retiredAt`, at);
+    const rows = await this.q('retireSigningKey', this.pool, 'UPDATE confkube_signing_keys SET retired_at = $1 WHERE kid = $2 RETURNING kid', [at, kid]);
+    if (rows.length === 0) throw new StoreConflictError(`signing key ${kid} does not exist`);
+  }
+
+  async getPolicy(attestationType: string): Promise<PolicyRecord | null> {
+    const rows = await this.q('getPolicy', this.pool, 'SELECT * FROM confkube_policies WHERE attestation_type = $1 ORDER BY version DESC LIMIT 1', [attestationType]);
+    const r = rows[0];
+    return r === undefined || r.is_reset === true ? null : policyFromRow(r);
+  }
+
+  private async appendPolicy(c: pg.PoolClient, where: string, p: Omit<PolicyRecord, 'version'>, reset: boolean): Promise<number> {
+    await this.bumpPolicyVersion(c, where); // row lock first: serialises version numbering across replicas
+    const rows = await this.q(where, c,
+      `INSERT INTO confkube_policies (attestation_type, version, text, jws, hash, set_at, set_by, is_reset)
+       SELECT $1, coalesce(max(version), 0) + 1, $2, $3, $4, $5, $6, $7 FROM confkube_policies WHERE attestation_type = $1 RETURNING version`,
+      [p.attestationType, p.text, p.jws, p.hash, p.setAt, p.setBy, reset]);
+    return Number(rows[0]!.version);
+  }
+
+  async setPolicy(p: Omit<PolicyRecord, 'version'>): Promise<PolicyRecord> {
+    checkPolicy(p);
+    const version = await this.tx('setPolicy', (c) => this.appendPolicy(c, 'setPolicy', p, false));
+    return { attestationType: p.attestationType, text: p.text, jws: p.jws, hash: p.hash, version, setAt: p.setAt, setBy: p.setBy };
+  }
+
+  async resetPolicy(attestationType: string, setBy: string): Promise<void> {
+    checkString('policy attestationType', attestationType);
+    checkString('policy setBy', setBy);
+    await this.tx('resetPolicy', (c) => this.appendPolicy(c, 'resetPolicy', { attestationType, text: '', jws: '', hash: '', setAt: Date.now(), setBy }, true));
+  }
+
+  async policyHistory(attestationType: string, limit?: number): Promise<PolicyRecord[]> {
+    const n = checkLimit('policy history', limit, DEFAULT_HISTORY_LIMIT);
+    return (await this.q('policyHistory', this.pool, 'SELECT * FROM confkube_policies WHERE attestation_type = $1 ORDER BY version DESC LIMIT $2', [attestationType, n])).map(policyFromRow);
+  }
+
+  async policyVersion(): Promise<number> {
+    return Number((await this.q('policyVersion', this.pool, POLICY_VERSION))[0]!.value);
+  }
+
+  async listPolicyCertificates(): Promise<PolicyCertRecord[]> {
+    return (await this.q('listPolicyCertificates', this.pool, 'SELECT * FROM confkube_policy_certificates ORDER BY added_at, thumbprint')).map(policyCertFromRow);
+  }
+
+  async addPolicyCertificate(cert: PolicyCertRecord): Promise<void> {
+    checkPolicyCert(cert);
+    await this.tx('addPolicyCertificate', async (c) => {
+      await this.bumpPolicyVersion(c, 'addPolicyCertificate');
+      // Adding a registered certificate again keeps the first registration (MAA: add is idempotent).
+      await this.q('addPolicyCertificate', c,
+        'INSERT INTO confkube_policy_certificates (thumbprint, certificate_pem, added_at) VALUES ($1, $2, $3) ON CONFLICT (thumbprint) DO NOTHING',
+        [cert.thumbprint, cert.certificatePem, cert.addedAt]);
+    });
+  }
+
+  async removePolicyCertificate(thumbprint: string): Promise<boolean> {
+    checkString('policy certificate thumbprint', thumbprint);
+    return this.tx('removePolicyCertificate', async (c) => {
+      const rows = await this.q('removePolicyCertificate', c, 'DELETE FROM confkube_policy_certificates WHERE thumbprint = $1 RETURNING thumbprint', [thumbprint]);
+      if (rows.length > 0) await this.bumpPolicyVersion(c, 'removePolicyCertificate');
+      return rows.length > 0;
+    });
+  }
+
+  async getCollateral(key: string): Promise<CollateralRecord | null> {
+    const r = (await this.q('getCollateral', this.pool, 'SELECT * FROM confkube_collateral WHERE key = $1', [key]))[0];
+    return r === undefined ? null : collateralFromRow(r);
+  }
+
+  async putCollateral(c: CollateralRecord): Promise<void> {
+    checkCollateral(c);
+    await this.q('putCollateral', this.pool,
+      `INSERT INTO confkube_collateral (key, body, issuer_chain, fetched_at, next_update, etag) VALUES ($1, $2, $3, $4, $5, $6)
+       ON CONFLICT (key) DO UPDATE SET body = excluded.body, issuer_chain = excluded.issuer_chain, fetched_at = excluded.fetched_at,
+         next_update = excluded.next_update, etag = excluded.etag`,
+      [c.key, asBuffer(c.body), c.issuerChain, c.fetchedAt, c.nextUpdate, c.etag ?? null]);
+  }
+
+  async listCollateral(): Promise<CollateralRecord[]> {
+    return (await this.q('listCollateral', this.pool, 'SELECT * FROM confkube_collateral ORDER BY key')).map(collateralFromRow);
+  }
+
+  async appendAudit(r: AuditRecord): Promise<number> {
+    checkAudit(r);
+    // A single statement outside BEGIN is its own transaction: it has committed when the result arrives.
+    const rows = await this.q('appendAudit', this.pool, INSERT_AUDIT,
+      [r.time, r.clientAddress, r.attestationType, r.mrEnclave, r.mrSigner, r.tcbStatus, r.decision, r.policyHash, r.tokenId, r.simulated, r.reason ?? null]);
+    return Number(rows[0]!.id);
+  }
+
+  async queryAudit(query: AuditQuery): Promise<AuditRecord[]> {
+    const { since, limit, tokenId } = checkAuditQuery(query);
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (since !== null) { args.push(since); where.push(`time >= $${args.length}`); }
+    if (tokenId !== null) { args.push(tokenId); where.push(`token_id = $${args.length}`); }
+    args.push(limit);
+    const sql = `SELECT * FROM confkube_audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${args.length}`;
+    return (await this.q('queryAudit', this.pool, sql, args)).map(auditFromRow);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.pool.end();
+  }
+}

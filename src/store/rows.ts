@@ -1,0 +1,126 @@
+import type { AuditQuery, AuditRecord, CollateralRecord, PolicyCertRecord, PolicyRecord, SigningKeyRecord } from './types.js';
+import { StoreArgumentError } from './errors.js';
+
+/**
+ * Rows as both backends return them (snake_case columns) and the records the interface speaks.
+ * PostgreSQL's BIGINT arrives as a string from `pg`, SQLite's INTEGER as a number: `ms` takes both.
+ */
+export type Row = Record<string, unknown>;
+
+function ms(v: unknown): number {
+  return typeof v === 'number' ? v : Number(v as string);
+}
+function msOrNull(v: unknown): number | null {
+  return v === null || v === undefined ? null : ms(v);
+}
+function strOrNull(v: unknown): string | null {
+  return v === null || v === undefined ? null : (v as string);
+}
+
+export function signingKeyFromRow(r: Row): SigningKeyRecord {
+  return {
+    kid: r.kid as string, privateKeyPem: r.private_key_pem as string, certificatePem: r.certificate_pem as string,
+    createdAt: ms(r.created_at), activeFrom: ms(r.active_from), retiredAt: msOrNull(r.retired_at),
+  };
+}
+
+export function policyFromRow(r: Row): PolicyRecord {
+  return {
+    attestationType: r.attestation_type as string, text: r.text as string, jws: r.jws as string, hash: r.hash as string,
+    version: ms(r.version), setAt: ms(r.set_at), setBy: r.set_by as string,
+  };
+}
+
+export function policyCertFromRow(r: Row): PolicyCertRecord {
+  return { thumbprint: r.thumbprint as string, certificatePem: r.certificate_pem as string, addedAt: ms(r.added_at) };
+}
+
+/** The body is the driver's Buffer (a Uint8Array) as read: not copied. */
+export function collateralFromRow(r: Row): CollateralRecord {
+  return {
+    key: r.key as string, body: r.body as Uint8Array, issuerChain: strOrNull(r.issuer_chain),
+    fetchedAt: ms(r.fetched_at), nextUpdate: msOrNull(r.next_update), etag: strOrNull(r.etag),
+  };
+}
+
+export function auditFromRow(r: Row): AuditRecord {
+  return {
+    id: ms(r.id), time: ms(r.time), clientAddress: r.client_address as string, attestationType: r.attestation_type as string,
+    mrEnclave: strOrNull(r.mr_enclave), mrSigner: strOrNull(r.mr_signer), tcbStatus: strOrNull(r.tcb_status),
+    decision: r.decision as AuditRecord['decision'], policyHash: strOrNull(r.policy_hash), tokenId: strOrNull(r.token_id),
+    simulated: r.simulated === true || r.simulated === 1 || r.simulated === 1n, reason: strOrNull(r.reason),
+  };
+}
+
+/** Times are integer milliseconds since the epoch; anything else is a caller's bug caught before it is stored. */
+export function checkTime(what: string, v: unknown, nullable = false): void {
+  if (nullable && v === null) return;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v)) throw new StoreArgumentError(`${what} must be an integer number of milliseconds, got ${String(v)}`);
+}
+
+export function checkString(what: string, v: unknown, nullable = false): void {
+  if (nullable && (v === null || v === undefined)) return;
+  if (typeof v !== 'string') throw new StoreArgumentError(`${what} must be a string, got ${v === null ? 'null' : typeof v}`);
+}
+
+export function checkSigningKey(k: SigningKeyRecord): void {
+  checkString('signing key kid', k.kid);
+  if (k.kid === '') throw new StoreArgumentError('signing key kid is empty');
+  checkString(`signing key ${k.kid} privateKeyPem`, k.privateKeyPem);
+  checkString(`signing key ${k.kid} certificatePem`, k.certificatePem);
+  checkTime(`signing key ${k.kid} createdAt`, k.createdAt);
+  checkTime(`signing key ${k.kid} activeFrom`, k.activeFrom);
+  checkTime(`signing key ${k.kid} retiredAt`, k.retiredAt, true);
+}
+
+export function checkPolicy(p: Omit<PolicyRecord, 'version'>): void {
+  checkString('policy attestationType', p.attestationType);
+  for (const f of ['text', 'jws', 'hash', 'setBy'] as const) checkString(`policy ${p.attestationType} ${f}`, p[f]);
+  checkTime(`policy ${p.attestationType} setAt`, p.setAt);
+}
+
+export function checkPolicyCert(c: PolicyCertRecord): void {
+  checkString('policy certificate thumbprint', c.thumbprint);
+  checkString(`policy certificate ${c.thumbprint} certificatePem`, c.certificatePem);
+  checkTime(`policy certificate ${c.thumbprint} addedAt`, c.addedAt);
+}
+
+export function checkCollateral(c: CollateralRecord): void {
+  checkString('collateral key', c.key);
+  if (!(c.body instanceof Uint8Array)) throw new StoreArgumentError(`collateral ${c.key} body must be a Uint8Array`);
+  checkString(`collateral ${c.key} issuerChain`, c.issuerChain, true);
+  checkTime(`collateral ${c.key} fetchedAt`, c.fetchedAt);
+  checkTime(`collateral ${c.key} nextUpdate`, c.nextUpdate, true);
+  checkString(`collateral ${c.key} etag`, c.etag, true);
+}
+
+const DECISIONS = new Set(['permit', 'deny', 'error']);
+
+export function checkAudit(r: AuditRecord): void {
+  checkTime('audit time', r.time);
+  checkString('audit clientAddress', r.clientAddress);
+  checkString('audit attestationType', r.attestationType);
+  for (const f of ['mrEnclave', 'mrSigner', 'tcbStatus', 'policyHash', 'tokenId', 'reason'] as const) checkString(`audit ${f}`, r[f], true);
+  if (!DECISIONS.has(r.decision)) throw new StoreArgumentError(`audit decision must be permit, deny or error, got ${String(r.decision)}`);
+  if (typeof r.simulated !== 'boolean') throw new StoreArgumentError('audit simulated must be a boolean');
+}
+
+/** A view of the body that the driver binds as a blob / bytea without copying. */
+export function asBuffer(b: Uint8Array): Buffer {
+  return Buffer.isBuffer(b) ? b : Buffer.from(b.buffer, b.byteOffset, b.byteLength);
+}
+
+export const DEFAULT_HISTORY_LIMIT = 100;
+export const DEFAULT_AUDIT_LIMIT = 1000;
+
+export function checkLimit(what: string, v: number | undefined, dflt: number): number {
+  if (v === undefined) return dflt;
+  if (!Number.isSafeInteger(v) || v < 1) throw new StoreArgumentError(`${what} limit must be a positive integer, got ${String(v)}`);
+  return v;
+}
+
+export function checkAuditQuery(q: AuditQuery): { since: number | null; limit: number; tokenId: string | null } {
+  if (q.since !== undefined) checkTime('audit query since', q.since);
+  if (q.tokenId !== undefined) checkString('audit query tokenId', q.tokenId);
+  return { since: q.since ?? null, limit: checkLimit('audit query', q.limit, DEFAULT_AUDIT_LIMIT), tokenId: q.tokenId ?? null };
+}

@@ -1,0 +1,247 @@
+import Database from 'better-sqlite3';
+import type { AuditQuery, AuditRecord, CollateralRecord, PolicyCertRecord, PolicyRecord, SigningKeyRecord, Store } from '../types.js';
+import { StoreConflictError, StoreQueryError, StoreUnavailableError } from '../errors.js';
+import { ConfkubeError } from '../../lib/errors.js';
+import {
+  asBuffer, auditFromRow, checkAudit, checkAuditQuery, checkCollateral, checkLimit, checkPolicy, checkPolicyCert, checkSigningKey,
+  checkString, checkTime, collateralFromRow, DEFAULT_HISTORY_LIMIT, policyCertFromRow, policyFromRow, signingKeyFromRow, type Row,
+} from '../rows.js';
+import { SQLITE_MIGRATIONS } from './schema.js';
+
+/** How long a writer waits for another process's lock before giving up (SQLITE_BUSY). */
+const BUSY_TIMEOUT_MS = 10_000;
+
+/** SQLite result codes that mean the file cannot be used at all, rather than that one statement failed. */
+const UNAVAILABLE = /^SQLITE_(CANTOPEN|NOTADB|CORRUPT|IOERR|READONLY|FULL|PERM|BUSY|LOCKED|AUTH)/;
+
+function translate(e: unknown, where: string): ConfkubeError {
+  if (e instanceof ConfkubeError) return e;
+  const code = (e as { code?: unknown }).code;
+  const msg = (e as Error).message;
+  if (typeof code === 'string' && UNAVAILABLE.test(code)) return new StoreUnavailableError(`SQLite store ${where}: ${msg}`, { sqliteCode: code });
+  if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) return new StoreConflictError(`SQLite store ${where}: ${msg}`);
+  return new StoreQueryError(`SQLite store ${where}: ${msg}`, typeof code === 'string' ? { sqliteCode: code } : undefined);
+}
+
+/**
+ * The embedded store: one file, WAL so readers never wait for the writer, and `synchronous=FULL` so every
+ * commit (each audit record in particular) is fsync'd to the WAL before the call returns — an answered
+ * attestation's record survives kill -9 and power loss (SQLite docs, "PRAGMA synchronous": FULL in WAL mode
+ * syncs the WAL on every commit). better-sqlite3 is synchronous, so a resolved promise means committed.
+ */
+export class SqliteStore implements Store {
+  readonly kind = 'sqlite' as const;
+  private db: Database.Database;
+  private closed = false;
+  /** Prepared once per SQL text: the audit insert and policyVersion are on every request's path. */
+  private readonly statements = new Map<string, Database.Statement>();
+
+  private constructor(readonly path: string, db: Database.Database) {
+    this.db = db;
+  }
+
+  static open(path: string): SqliteStore {
+    let db: Database.Database;
+    try {
+      db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
+    } catch (e) {
+      throw new StoreUnavailableError(`SQLite store ${path} cannot be opened: ${(e as Error).message}`);
+    }
+    try {
+      db.pragma(`busy_timeout = ${BUSY_TIMEOUT_MS}`);
+      db.pragma('journal_mode = WAL');
+      db.pragma('synchronous = FULL');
+      db.pragma('foreign_keys = ON');
+      // Fails here, not at the first query, if the file is not a database.
+      db.prepare('SELECT count(*) FROM sqlite_master').get();
+    } catch (e) {
+      db.close();
+      throw translate(e, `${path} cannot be opened`);
+    }
+    return new SqliteStore(path, db);
+  }
+
+  private stmt(sql: string): Database.Statement {
+    let s = this.statements.get(sql);
+    if (s === undefined) {
+      s = this.db.prepare(sql);
+      this.statements.set(sql, s);
+    }
+    return s;
+  }
+
+  /** Runs FN against the open database, turning driver errors into the store's typed errors. */
+  private run<T>(where: string, fn: () => T): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError(`SQLite store ${this.path} is closed (${where})`));
+    try {
+      return Promise.resolve(fn());
+    } catch (e) {
+      return Promise.reject(translate(e, `${this.path} ${where}`));
+    }
+  }
+
+  /** Runs FN in a BEGIN IMMEDIATE transaction: takes the write lock first, so read-then-write is atomic across processes. */
+  private write<T>(where: string, fn: () => T): Promise<T> {
+    return this.run(where, () => this.db.transaction(fn).immediate());
+  }
+
+  private bumpPolicyVersion(): number {
+    return (this.stmt("UPDATE counters SET value = value + 1 WHERE name = 'policy_version' RETURNING value").get() as { value: number }).value;
+  }
+
+  migrate(): Promise<void> {
+    // The version check and the DDL share one IMMEDIATE transaction, so two processes starting at once
+    // apply each migration once: the second waits for the lock, then sees the new user_version.
+    return this.write('migrate', () => {
+      const applied = this.db.pragma('user_version', { simple: true }) as number;
+      if (applied > SQLITE_MIGRATIONS.length) {
+        throw new StoreQueryError(`SQLite store ${this.path} has schema version ${applied}, newer than this confkube knows (${SQLITE_MIGRATIONS.length})`);
+      }
+      for (let v = applied; v < SQLITE_MIGRATIONS.length; v++) this.db.exec(SQLITE_MIGRATIONS[v]!);
+      if (applied !== SQLITE_MIGRATIONS.length) this.db.pragma(`user_version = ${SQLITE_MIGRATIONS.length}`);
+    });
+  }
+
+  listSigningKeys(): Promise<SigningKeyRecord[]> {
+    return this.run('listSigningKeys', () => (this.stmt('SELECT * FROM signing_keys ORDER BY active_from, created_at, kid').all() as Row[]).map(signingKeyFromRow));
+  }
+
+  addSigningKey(k: SigningKeyRecord): Promise<void> {
+    return this.run('addSigningKey', () => {
+      checkSigningKey(k);
+      try {
+        this.stmt('INSERT INTO signing_keys (kid, private_key_pem, certificate_pem, created_at, active_from, retired_at) VALUES (?, ?, ?, ?, ?, ?)')
+          .run(k.kid, k.privateKeyPem, k.certificatePem, k.createdAt, k.activeFrom, k.retiredAt);
+      } catch (e) {
+        if (String((e as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT')) throw new StoreConflictError(`signing key ${k.kid} already exists`);
+        throw e;
+      }
+    });
+  }
+
+  retireSigningKey(kid: string, at: number): Promise<void> {
+    return this.run('retireSigningKey', () => {
+      checkString('signing key kid', kid);
+      checkTime(`signing key ${kid} retiredAt`, at);
+      if (this.stmt('UPDATE signing_keys SET retired_at = ? WHERE kid = ?').run(at, kid).changes === 0) throw new StoreConflictError(`signing key ${kid} does not exist`);
+    });
+  }
+
+  getPolicy(attestationType: string): Promise<PolicyRecord | null> {
+    return this.run('getPolicy', () => {
+      const r = this.stmt('SELECT * FROM policies WHERE attestation_type = ? ORDER BY version DESC LIMIT 1').get(attestationType) as Row | undefined;
+      return r === undefined || r.is_reset ? null : policyFromRow(r);
+    });
+  }
+
+  setPolicy(p: Omit<PolicyRecord, 'version'>): Promise<PolicyRecord> {
+    return this.write('setPolicy', () => {
+      checkPolicy(p);
+      this.bumpPolicyVersion();
+      const version = this.nextPolicyVersion(p.attestationType);
+      this.stmt('INSERT INTO policies (attestation_type, version, text, jws, hash, set_at, set_by, is_reset) VALUES (?, ?, ?, ?, ?, ?, ?, 0)')
+        .run(p.attestationType, version, p.text, p.jws, p.hash, p.setAt, p.setBy);
+      return { attestationType: p.attestationType, text: p.text, jws: p.jws, hash: p.hash, version, setAt: p.setAt, setBy: p.setBy };
+    });
+  }
+
+  private nextPolicyVersion(attestationType: string): number {
+    return (this.stmt('SELECT coalesce(max(version), 0) + 1 AS v FROM policies WHERE attestation_type = ?').get(attestationType) as { v: number }).v;
+  }
+
+  resetPolicy(attestationType: string, setBy: string): Promise<void> {
+    return this.write('resetPolicy', () => {
+      checkString('policy attestationType', attestationType);
+      checkString('policy setBy', setBy);
+      this.bumpPolicyVersion();
+      this.stmt("INSERT INTO policies (attestation_type, version, text, jws, hash, set_at, set_by, is_reset) VALUES (?, ?, '', '', '', ?, ?, 1)")
+        .run(attestationType, this.nextPolicyVersion(attestationType), Date.now(), setBy);
+    });
+  }
+
+  policyHistory(attestationType: string, limit?: number): Promise<PolicyRecord[]> {
+    return this.run('policyHistory', () => {
+      const n = checkLimit('policy history', limit, DEFAULT_HISTORY_LIMIT);
+      return (this.stmt('SELECT * FROM policies WHERE attestation_type = ? ORDER BY version DESC LIMIT ?').all(attestationType, n) as Row[]).map(policyFromRow);
+    });
+  }
+
+  policyVersion(): Promise<number> {
+    return this.run('policyVersion', () => (this.stmt("SELECT value FROM counters WHERE name = 'policy_version'").get() as { value: number }).value);
+  }
+
+  listPolicyCertificates(): Promise<PolicyCertRecord[]> {
+    return this.run('listPolicyCertificates', () => (this.stmt('SELECT * FROM policy_certificates ORDER BY added_at, thumbprint').all() as Row[]).map(policyCertFromRow));
+  }
+
+  addPolicyCertificate(c: PolicyCertRecord): Promise<void> {
+    return this.write('addPolicyCertificate', () => {
+      checkPolicyCert(c);
+      this.bumpPolicyVersion();
+      // Adding a registered certificate again keeps the first registration (MAA: add is idempotent).
+      this.stmt('INSERT INTO policy_certificates (thumbprint, certificate_pem, added_at) VALUES (?, ?, ?) ON CONFLICT (thumbprint) DO NOTHING')
+        .run(c.thumbprint, c.certificatePem, c.addedAt);
+    });
+  }
+
+  removePolicyCertificate(thumbprint: string): Promise<boolean> {
+    return this.write('removePolicyCertificate', () => {
+      checkString('policy certificate thumbprint', thumbprint);
+      const removed = this.stmt('DELETE FROM policy_certificates WHERE thumbprint = ?').run(thumbprint).changes > 0;
+      if (removed) this.bumpPolicyVersion();
+      return removed;
+    });
+  }
+
+  getCollateral(key: string): Promise<CollateralRecord | null> {
+    return this.run('getCollateral', () => {
+      const r = this.stmt('SELECT * FROM collateral WHERE key = ?').get(key) as Row | undefined;
+      return r === undefined ? null : collateralFromRow(r);
+    });
+  }
+
+  putCollateral(c: CollateralRecord): Promise<void> {
+    return this.run('putCollateral', () => {
+      checkCollateral(c);
+      this.stmt(`INSERT INTO collateral (key, body, issuer_chain, fetched_at, next_update, etag) VALUES (?, ?, ?, ?, ?, ?)
+        ON CONFLICT (key) DO UPDATE SET body = excluded.body, issuer_chain = excluded.issuer_chain, fetched_at = excluded.fetched_at,
+          next_update = excluded.next_update, etag = excluded.etag`)
+        .run(c.key, asBuffer(c.body), c.issuerChain, c.fetchedAt, c.nextUpdate, c.etag ?? null);
+    });
+  }
+
+  listCollateral(): Promise<CollateralRecord[]> {
+    return this.run('listCollateral', () => (this.stmt('SELECT * FROM collateral ORDER BY key').all() as Row[]).map(collateralFromRow));
+  }
+
+  appendAudit(r: AuditRecord): Promise<number> {
+    return this.run('appendAudit', () => {
+      checkAudit(r);
+      // Autocommit with synchronous=FULL: when run() returns, the WAL frame is on disk.
+      const res = this.stmt(`INSERT INTO audit (time, client_address, attestation_type, mr_enclave, mr_signer, tcb_status, decision, policy_hash, token_id, simulated, reason)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(r.time, r.clientAddress, r.attestationType, r.mrEnclave, r.mrSigner, r.tcbStatus, r.decision, r.policyHash, r.tokenId, r.simulated ? 1 : 0, r.reason ?? null);
+      return Number(res.lastInsertRowid);
+    });
+  }
+
+  queryAudit(q: AuditQuery): Promise<AuditRecord[]> {
+    return this.run('queryAudit', () => {
+      const { since, limit, tokenId } = checkAuditQuery(q);
+      const where: string[] = [];
+      const args: unknown[] = [];
+      if (since !== null) { where.push('time >= ?'); args.push(since); }
+      if (tokenId !== null) { where.push('token_id = ?'); args.push(tokenId); }
+      const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
+      return (this.stmt(sql).all(...args, limit) as Row[]).map(auditFromRow);
+    });
+  }
+
+  close(): Promise<void> {
+    if (!this.closed) {
+      this.closed = true;
+      this.db.close();
+    }
+    return Promise.resolve();
+  }
+}
