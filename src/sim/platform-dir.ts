@@ -12,7 +12,15 @@ interface PlatformFile {
   format: string;
   notice: string;
   seed: string;
-  options: { status: TcbStatus; qeOutOfDate: boolean; collateral: 'valid' | 'expired' | 'not-yet-valid'; issuedAt: string; tcbInfoVersion: 2 | 3; caType: 'processor' | 'platform' };
+  options: {
+    status: TcbStatus;
+    qeOutOfDate: boolean;
+    collateral: 'valid' | 'expired' | 'not-yet-valid';
+    issuedAt: string;
+    collateralIssuedAt?: string;
+    tcbInfoVersion: 2 | 3;
+    caType: 'processor' | 'platform';
+  };
   keys: Record<string, string>;
 }
 
@@ -28,7 +36,15 @@ export function writePlatform(p: SimPlatform, dir: string): void {
     format: FORMAT,
     notice: 'Simulated SGX platform: keys and certificates are NOT Intel and must never be trusted outside simulation.',
     seed: o.seed,
-    options: { status: o.status, qeOutOfDate: o.qeOutOfDate, collateral: o.collateral, issuedAt: o.issuedAt.toISOString(), tcbInfoVersion: o.tcbInfoVersion, caType: o.caType },
+    options: {
+      status: o.status,
+      qeOutOfDate: o.qeOutOfDate,
+      collateral: o.collateral,
+      issuedAt: o.issuedAt.toISOString(),
+      collateralIssuedAt: o.collateralIssuedAt.toISOString(),
+      tcbInfoVersion: o.tcbInfoVersion,
+      caType: o.caType,
+    },
     keys: p.keys,
   };
   writeFileSync(join(dir, PLATFORM_FILE), `${JSON.stringify(file, null, 2)}\n`, { mode: 0o600 });
@@ -56,9 +72,11 @@ export function loadPlatform(dir: string): SimPlatform {
   if (typeof f.seed !== 'string' || !f.options || typeof f.options !== 'object') throw new SimPlatformError(`${path}: "seed" and "options" are required`);
   const issuedAt = new Date(f.options.issuedAt);
   if (Number.isNaN(issuedAt.getTime())) throw new SimPlatformError(`${path}: options.issuedAt is not a date`);
+  const collateralIssuedAt = f.options.collateralIssuedAt === undefined ? issuedAt : new Date(f.options.collateralIssuedAt);
+  if (Number.isNaN(collateralIssuedAt.getTime())) throw new SimPlatformError(`${path}: options.collateralIssuedAt is not a date`);
   let p: SimPlatform;
   try {
-    p = createPlatform({ ...f.options, seed: f.seed, issuedAt });
+    p = createPlatform({ ...f.options, seed: f.seed, issuedAt, collateralIssuedAt });
   } catch (e) {
     throw new SimPlatformError(`${path}: ${(e as Error).message}`);
   }

@@ -51,10 +51,15 @@ export interface SimPlatformOptions {
   status?: TcbStatus;
   /** The QE's ISVSVN is below the QE Identity's UpToDate level. */
   qeOutOfDate?: boolean;
-  /** TCB Info, QE Identity and CRLs valid at `issuedAt`, expired before it, or issued after it. */
+  /** TCB Info, QE Identity and CRLs valid at `collateralIssuedAt`, expired before it, or issued after it. */
   collateral?: 'valid' | 'expired' | 'not-yet-valid';
-  /** Reference time of the collateral and certificates. Default: the start of the current UTC day. */
+  /** Reference time of the certificates (and of the collateral, by default). Default: the start of the current UTC day. */
   issuedAt?: Date;
+  /**
+   * When TCB Info, QE Identity and CRLs are issued (valid 30 days), default `issuedAt`. Moving it re-issues the
+   * collateral while every key and certificate, the root included, stays byte-identical (see `reissue`).
+   */
+  collateralIssuedAt?: Date;
   tcbInfoVersion?: 2 | 3;
   /** Which PCK CA issues the PCK certificate. Default processor. */
   caType?: 'processor' | 'platform';
@@ -89,7 +94,7 @@ export interface SimExpected {
   fmspc: string;
   pceId: string;
   pckCa: 'processor' | 'platform';
-  /** A time at which the collateral is exactly as the scenario says (issuedAt + 1 hour). */
+  /** A time at which the collateral is exactly as the scenario says (collateralIssuedAt + 1 hour). */
   verificationTime: Date;
 }
 
@@ -129,6 +134,8 @@ export interface SimPlatform {
   bundle(): Record<string, string>;
   quote(r: SimQuoteRequest): Uint8Array;
   expected: SimExpected;
+  /** The same platform (keys, certificates, root) with its collateral issued at `at` (default: the start of the current UTC day). */
+  reissue(at?: Date): SimPlatform;
 }
 
 const DAY = 86_400_000;
@@ -165,6 +172,8 @@ export function resolveOptions(opts: SimPlatformOptions = {}): ResolvedSimOption
   if (caType !== 'processor' && caType !== 'platform') throw new SimInputError(`caType: expected processor or platform, got ${JSON.stringify(caType)}`);
   const issuedAt = opts.issuedAt ?? startOfUtcDay(new Date());
   if (!(issuedAt instanceof Date) || Number.isNaN(issuedAt.getTime())) throw new SimInputError('issuedAt: not a valid date');
+  const collateralIssuedAt = opts.collateralIssuedAt ?? issuedAt;
+  if (!(collateralIssuedAt instanceof Date) || Number.isNaN(collateralIssuedAt.getTime())) throw new SimInputError('collateralIssuedAt: not a valid date');
   const seed = opts.seed ?? randomBytes(16).toString('hex');
   if (typeof seed !== 'string' || seed.length === 0) throw new SimInputError('seed: expected a non-empty string');
   return {
@@ -174,6 +183,7 @@ export function resolveOptions(opts: SimPlatformOptions = {}): ResolvedSimOption
     collateral,
     // Whole seconds: certificates and PCS JSON carry no fractions, and a reloaded platform must be identical.
     issuedAt: new Date(Math.floor(issuedAt.getTime() / 1000) * 1000),
+    collateralIssuedAt: new Date(Math.floor(collateralIssuedAt.getTime() / 1000) * 1000),
     tcbInfoVersion,
     caType,
   };
@@ -261,11 +271,12 @@ export function createPlatform(opts: SimPlatformOptions = {}): SimPlatform {
     ],
   });
 
-  // Collateral windows (QvE earliest expiration, spec dcap.md §4 A.6): valid from issuedAt for 30 days,
-  // expired the day before, or first valid two days after.
+  // Collateral windows (QvE earliest expiration, spec dcap.md §4 A.6): valid from collateralIssuedAt for 30
+  // days (as PCS TCB Info), expired the day before, or first valid two days after.
+  const cbase = o.collateralIssuedAt;
   const [issue, next] =
-    o.collateral === 'expired' ? [addDays(base, -31), addDays(base, -1)] : o.collateral === 'not-yet-valid' ? [addDays(base, 2), addDays(base, 32)] : [base, addDays(base, 30)];
-  const rootCrlNext = o.collateral === 'valid' ? addDays(base, 365) : next;
+    o.collateral === 'expired' ? [addDays(cbase, -31), addDays(cbase, -1)] : o.collateral === 'not-yet-valid' ? [addDays(cbase, 2), addDays(cbase, 32)] : [cbase, addDays(cbase, 30)];
+  const rootCrlNext = o.collateral === 'valid' ? addDays(cbase, 365) : next;
   const decoys = [serial(seed, 'revoked-1'), serial(seed, 'revoked-2')];
   const pckCrl = (which: 'processor' | 'platform') =>
     buildCrl({
@@ -333,7 +344,7 @@ export function createPlatform(opts: SimPlatformOptions = {}): SimPlatform {
     fmspc: SIM_FMSPC,
     pceId: SIM_PCE_ID,
     pckCa: o.caType,
-    verificationTime: new Date(base.getTime() + 3_600_000),
+    verificationTime: new Date(cbase.getTime() + 3_600_000),
   };
 
   const certificates: SimCertificates = { root, processorCa, platformCa, pck, tcbSigning };
@@ -385,6 +396,7 @@ export function createPlatform(opts: SimPlatformOptions = {}): SimPlatform {
         qe_identity_signature: q.sig,
       };
     },
+    reissue: (at?: Date) => createPlatform({ ...o, collateralIssuedAt: at ?? startOfUtcDay(new Date()) }),
     quote: (r: SimQuoteRequest) => {
       if (!(r.mrEnclave instanceof Uint8Array) || !(r.mrSigner instanceof Uint8Array)) throw new SimInputError('quote: mrEnclave and mrSigner are required (32 bytes each)');
       const version = r.version ?? 3;

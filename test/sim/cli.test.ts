@@ -113,3 +113,21 @@ test('usage errors exit 2 with a message', () => {
   assert.equal(help.status, 0);
   assert.match(help.stdout, /--report-data-sha256/);
 });
+
+test('sim reissue: fresh collateral, the same root.pem and quotes', () => {
+  const dir = join(work, 'reissue');
+  assert.equal(runCli(['sim', 'init', dir, '--seed', 'r', '--issued-at', '2026-01-01T00:00:00Z']).status, 0);
+  const root = readFileSync(join(dir, 'root.pem'), 'utf8');
+  const tcb = readFileSync(join(dir, 'collateral', 'tcb_info.json'), 'utf8');
+  const qf = join(work, 'reissue.bin');
+  assert.equal(runCli(['sim', 'quote', dir, '--mrenclave', MRE, '--mrsigner', MRS, '-o', qf]).status, 0);
+  assert.equal(verifyJson(qf, dir, ['--at', '2026-04-01T12:00:00Z']).v.collateralExpired, true);
+  const r = runCli(['sim', 'reissue', dir, '--at', '2026-04-01T00:00:00Z']);
+  assert.equal(r.status, 0, r.stderr);
+  assert.equal(readFileSync(join(dir, 'root.pem'), 'utf8'), root);
+  assert.notEqual(readFileSync(join(dir, 'collateral', 'tcb_info.json'), 'utf8'), tcb);
+  const after = verifyJson(qf, dir, ['--at', '2026-04-01T12:00:00Z', '--strict']);
+  assert.equal(after.v.ok, true, JSON.stringify(after.v.errors));
+  assert.equal(after.v.collateralExpired, false);
+  assert.equal(runCli(['sim', 'reissue', dir, '--at', 'soon']).status, 2);
+});

@@ -84,3 +84,28 @@ test('writePlatform / loadPlatform: the directory reloads to the same keys and b
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('reissue: new collateral windows, the same keys, certificates and root, so old quotes and trust anchors keep working', () => {
+  const p = createPlatform({ seed: 'long-lived', issuedAt: ISSUED_AT, status: 'SWHardeningNeeded' });
+  const q = p.quote({ mrEnclave: MRENCLAVE, mrSigner: MRSIGNER });
+  const later = new Date(ISSUED_AT.getTime() + 100 * 86_400_000);
+  const stale = verifyQuote(q, p.collateralInput(), { now: later, trustAnchors: [p.rootCertDer] });
+  assert.equal(stale.collateralExpired, true, 'after 30 days the first collateral has expired');
+  const r = p.reissue(later);
+  assert.deepEqual(Object.values(r.certificates).map(toHex), Object.values(p.certificates).map(toHex));
+  assert.deepEqual(r.keys, p.keys);
+  assert.notEqual(toHex(r.collateral.tcbInfo), toHex(p.collateral.tcbInfo));
+  assert.equal(r.expected.verificationTime.getTime(), later.getTime() + 3_600_000);
+  const fresh = verifyQuote(q, r.collateralInput(), { now: r.expected.verificationTime, trustAnchors: [p.rootCertDer], strict: true });
+  assert.equal(fresh.ok, true, JSON.stringify(fresh.errors));
+  assert.equal(fresh.status, 'SWHardeningNeeded');
+  assert.equal(toHex(r.quote({ mrEnclave: MRENCLAVE, mrSigner: MRSIGNER })), toHex(q), 'quotes do not depend on collateral time');
+  // A reissued platform round-trips through its directory.
+  const dir = mkdtempSync(join(tmpdir(), 'confkube-sim-'));
+  try {
+    writePlatform(r, dir);
+    assert.deepEqual(fingerprint(loadPlatform(dir)), fingerprint(r));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

@@ -19,6 +19,12 @@ function hexFlag(value: string, flag: string, size: number, exact: boolean): Uin
   return b;
 }
 
+function timeFlag(value: string, flag: string): Date {
+  const d = /^\d+$/.test(value) ? new Date(Number(value) * 1000) : new Date(value);
+  if (Number.isNaN(d.getTime())) throw new UsageError(`${flag}: not a date: ${JSON.stringify(value)} (Unix seconds or ISO 8601)`);
+  return d;
+}
+
 function choice<T extends string | number>(value: string, flag: string, allowed: readonly T[]): T {
   const hit = allowed.find((a) => String(a) === value);
   if (hit === undefined) throw new UsageError(`${flag}: expected one of ${allowed.join(', ')}, got ${JSON.stringify(value)}`);
@@ -89,11 +95,7 @@ export function register(program: Command): void {
         if (opts.seed.length === 0) throw new UsageError('--seed: must not be empty');
         o.seed = opts.seed;
       }
-      if (opts.issuedAt !== undefined) {
-        const d = /^\d+$/.test(opts.issuedAt) ? new Date(Number(opts.issuedAt) * 1000) : new Date(opts.issuedAt);
-        if (Number.isNaN(d.getTime())) throw new UsageError(`--issued-at: not a date: ${JSON.stringify(opts.issuedAt)}`);
-        o.issuedAt = d;
-      }
+      if (opts.issuedAt !== undefined) o.issuedAt = timeFlag(opts.issuedAt, '--issued-at');
       if (existsSync(join(dir, PLATFORM_FILE)) && !opts.force) throw new UsageError(`${join(dir, PLATFORM_FILE)} exists: use --force to replace the platform`);
       const p = createPlatform(o);
       try {
@@ -123,6 +125,22 @@ export function register(program: Command): void {
           `  verify with: confkube quote verify quote.bin --collateral ${join(dir, 'collateral')} --trust-anchor ${join(dir, 'root.pem')}`,
         ].join('\n') + '\n',
       );
+    });
+
+  sim
+    .command('reissue')
+    .description('re-issue the collateral of the platform in DIR (TCB Info, QE Identity, CRLs valid 30 days); keys, certificates and root.pem stay the same')
+    .argument('<dir>', 'platform directory (from "confkube sim init")')
+    .option('--at <time>', 'issue time, Unix seconds or ISO 8601 (default: start of the current UTC day)')
+    .action((dir: string, opts: { at?: string }) => {
+      const p = loadOrUsage(dir).reissue(opts.at === undefined ? undefined : timeFlag(opts.at, '--at'));
+      try {
+        writePlatform(p, dir);
+      } catch (e) {
+        throw new UsageError(`cannot write the platform to ${dir}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+      }
+      const next = new Date(p.options.collateralIssuedAt.getTime() + 30 * 86_400_000);
+      process.stdout.write(`collateral of ${dir} re-issued at ${p.options.collateralIssuedAt.toISOString()} (valid until ${next.toISOString()}); root.pem unchanged\n`);
     });
 
   sim
