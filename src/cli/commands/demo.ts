@@ -35,7 +35,8 @@ async function demo(o: { dataDir: string; port: string; exitAfterStart?: boolean
   const { openServiceStore, loadPolicyEngine, simulatedPlatformIn } = await import('../../attestation/runtime.js');
   const dir = resolve(o.dataDir);
   mkdirSync(dir, { recursive: true });
-  const shown = relative(process.cwd(), dir) || '.';
+  const rel = relative(process.cwd(), dir) || '.';
+  const shown = rel.startsWith('..') ? dir : rel;
   const at = (f: string): string => quoteArg(join(shown, f));
   const port = o.port === '0' ? await freePort() : parseIntFlag(o.port, '--port', 65535);
 

@@ -37,6 +37,8 @@ export class MemoryStore implements AttestationStore {
   async putCollateral(c: CollateralRecord) { this.collateral.set(c.key, c); }
   async listCollateral() { return [...this.collateral.values()]; }
   async appendAudit(r: AuditRecord) { this.audit.push({ ...r, id: this.audit.length + 1 }); return this.audit.length; }
-  async queryAudit() { return [...this.audit]; }
+  async queryAudit(q: { since?: number; limit?: number; tokenId?: string } = {}) {
+    return this.audit.filter((r) => (q.tokenId === undefined || r.tokenId === q.tokenId) && (q.since === undefined || r.time >= q.since)).slice(0, q.limit ?? Infinity);
+  }
   async close() {}
 }
