@@ -1,0 +1,39 @@
+import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
+import type { PodLike } from './pod-requests.js';
+
+/**
+ * Kubernetes client configuration: an explicit kubeconfig file, else in-cluster (the DaemonSet's
+ * service account), else the default kubeconfig ($KUBECONFIG, ~/.kube/config).
+ */
+export function loadKubeConfig(path?: string): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
+  else kc.loadFromDefault();
+  return kc;
+}
+
+/** Pods bound to this node (for EPC requested and pod names in metrics). */
+export async function listNodePods(kc: KubeConfig, nodeName: string): Promise<PodLike[]> {
+  const api = kc.makeApiClient(CoreV1Api);
+  const list = await api.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` });
+  return list.items as unknown as PodLike[];
+}
+
+/** A one-line reason from a client-node error (ApiException carries the HTTP code and a Status body). */
+export function describeKubeError(e: unknown): string {
+  const err = e as { code?: unknown; body?: unknown; message?: string; statusCode?: unknown };
+  const code = typeof err.code === 'number' ? err.code : typeof err.statusCode === 'number' ? err.statusCode : undefined;
+  let msg = err.message ?? String(e);
+  if (typeof err.body === 'string') {
+    try {
+      const s = JSON.parse(err.body) as { message?: string };
+      if (s.message) msg = s.message;
+    } catch {
+      // not a Status body
+    }
+  } else if (err.body && typeof err.body === 'object' && 'message' in err.body) {
+    msg = String((err.body as { message: unknown }).message);
+  }
+  return code !== undefined ? `HTTP ${code}: ${msg}` : msg.split('\n')[0];
+}
