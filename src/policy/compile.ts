@@ -106,7 +106,7 @@ class RuleCompiler {
   /** Slots bound by conditions before the one being compiled. */
   bound = 0;
 
-  constructor(private readonly errors: PolicyError[]) {}
+  constructor(private readonly errors: PolicyError[], private readonly ruleIdents: ReadonlySet<string>) {}
 
   semantic(msg: string, pos: { line: number; column: number }, expected?: string): void {
     this.errors.push(new PolicyError('ERR_POLICY_SEMANTIC', msg, pos.line, pos.column, expected));
@@ -122,7 +122,7 @@ class RuleCompiler {
         const slot = this.slots.get(e.ident);
         if (slot === undefined || slot >= this.bound) {
           const known = [...this.slots.entries()].filter(([, s]) => s < this.bound).map(([k]) => k);
-          this.semantic(slot === undefined
+          this.semantic(slot === undefined && !this.ruleIdents.has(e.ident)
             ? `identifier ${e.ident} is not bound by a condition of this rule${known.length ? ` (bound: ${known.join(', ')})` : ''}`
             : `identifier ${e.ident} is used before the condition that binds it`, e.pos, 'an identifier bound by an earlier condition');
           return () => EMPTY;
@@ -259,7 +259,7 @@ export function compileAst(ast: PolicyAst, source: string, errors: PolicyError[]
   // Rules are numbered in document order; sections run in the fixed order of §3.4 whatever order they appear in.
   const all: Rule[] = order.flatMap((s) => ast.sections[s] ?? []).sort((a, b) => a.pos.line - b.pos.line || a.pos.column - b.pos.column);
   for (const r of all) {
-    const rc = new RuleCompiler(errors);
+    const rc = new RuleCompiler(errors, new Set(r.conditions.flatMap((c) => (c.ident !== undefined ? [c.ident] : []))));
     const conds = r.conditions.map((c) => rc.condition(c));
     const action = rc.action(r.action, r.section);
     const index = rules.length;

@@ -1,6 +1,6 @@
 import { PolicyError } from './errors.js';
 
-export type TokenKind = 'ident' | 'string' | 'int' | 'decimal' | 'punct' | 'eof';
+export type TokenKind = 'ident' | 'string' | 'int' | 'decimal' | 'punct' | 'eof' | 'error';
 
 export interface Token {
   kind: TokenKind;
@@ -10,6 +10,8 @@ export interface Token {
   line: number;
   column: number;
   offset: number;
+  /** For `error` tokens: what is wrong here. The parser throws it only when it reaches this point. */
+  error?: PolicyError;
 }
 
 export interface LexOptions {
@@ -31,6 +33,18 @@ const isIdentPart = (c: string): boolean => isIdentStart(c) || isDigit(c);
  */
 export function tokenize(src: string, opts: LexOptions = {}): Token[] {
   const out: Token[] = [];
+  try {
+    lex(src, opts, out);
+  } catch (e) {
+    if (!(e instanceof PolicyError)) throw e;
+    // Reported when the parser gets here, so an earlier grammar error (e.g. the `<` of a `<product-id>`
+    // placeholder) is the one the author sees.
+    out.push({ kind: 'error', text: '', line: e.line, column: e.column, offset: -1, error: e });
+  }
+  return out;
+}
+
+function lex(src: string, opts: LexOptions, out: Token[]): void {
   let i = 0;
   let line = 1;
   let lineStart = 0;
@@ -127,5 +141,4 @@ export function tokenize(src: string, opts: LexOptions = {}): Token[] {
     throw err(`unexpected character ${JSON.stringify(shown)}`, i);
   }
   out.push({ kind: 'eof', text: '', line, column: i - lineStart + 1, offset: i });
-  return out;
 }

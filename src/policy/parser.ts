@@ -43,7 +43,11 @@ class Parser {
 
   constructor(private readonly toks: Token[], private readonly lenient: boolean) {}
 
-  private peek(k = 0): Token { return this.toks[Math.min(this.i + k, this.toks.length - 1)]; }
+  private peek(k = 0): Token {
+    const t = this.toks[Math.min(this.i + k, this.toks.length - 1)];
+    if (t.error !== undefined) throw t.error;
+    return t;
+  }
   private next(): Token { const t = this.peek(); if (t.kind !== 'eof') this.i++; return t; }
   private pos(t: Token): Pos { return { line: t.line, column: t.column }; }
 
