@@ -61,6 +61,8 @@ export function checkTime(what: string, v: unknown, nullable = false): void {
 export function checkString(what: string, v: unknown, nullable = false): void {
   if (nullable && (v === null || v === undefined)) return;
   if (typeof v !== 'string') throw new StoreArgumentError(`${what} must be a string, got ${v === null ? 'null' : typeof v}`);
+  // PostgreSQL TEXT cannot hold U+0000; refusing it in both backends keeps them interchangeable.
+  if (v.includes('\u0000')) throw new StoreArgumentError(`${what} contains a NUL character at index ${v.indexOf('\u0000')}`);
 }
 
 export function checkSigningKey(k: SigningKeyRecord): void {

@@ -154,6 +154,7 @@ export class PostgresStore implements Store {
   }
 
   async getPolicy(attestationType: string): Promise<PolicyRecord | null> {
+    checkString('policy attestationType', attestationType);
     const rows = await this.q('getPolicy', this.pool, 'SELECT * FROM confkube_policies WHERE attestation_type = $1 ORDER BY version DESC LIMIT 1', [attestationType]);
     const r = rows[0];
     return r === undefined || r.is_reset === true ? null : policyFromRow(r);
@@ -181,6 +182,7 @@ export class PostgresStore implements Store {
   }
 
   async policyHistory(attestationType: string, limit?: number): Promise<PolicyRecord[]> {
+    checkString('policy attestationType', attestationType);
     const n = checkLimit('policy history', limit, DEFAULT_HISTORY_LIMIT);
     return (await this.q('policyHistory', this.pool, 'SELECT * FROM confkube_policies WHERE attestation_type = $1 ORDER BY version DESC LIMIT $2', [attestationType, n])).map(policyFromRow);
   }
@@ -214,6 +216,7 @@ export class PostgresStore implements Store {
   }
 
   async getCollateral(key: string): Promise<CollateralRecord | null> {
+    checkString('collateral key', key);
     const r = (await this.q('getCollateral', this.pool, 'SELECT * FROM confkube_collateral WHERE key = $1', [key]))[0];
     return r === undefined ? null : collateralFromRow(r);
   }

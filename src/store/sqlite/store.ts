@@ -129,6 +129,7 @@ export class SqliteStore implements Store {
 
   getPolicy(attestationType: string): Promise<PolicyRecord | null> {
     return this.run('getPolicy', () => {
+      checkString('policy attestationType', attestationType);
       const r = this.stmt('SELECT * FROM policies WHERE attestation_type = ? ORDER BY version DESC LIMIT 1').get(attestationType) as Row | undefined;
       return r === undefined || r.is_reset ? null : policyFromRow(r);
     });
@@ -161,6 +162,7 @@ export class SqliteStore implements Store {
 
   policyHistory(attestationType: string, limit?: number): Promise<PolicyRecord[]> {
     return this.run('policyHistory', () => {
+      checkString('policy attestationType', attestationType);
       const n = checkLimit('policy history', limit, DEFAULT_HISTORY_LIMIT);
       return (this.stmt('SELECT * FROM policies WHERE attestation_type = ? ORDER BY version DESC LIMIT ?').all(attestationType, n) as Row[]).map(policyFromRow);
     });
@@ -195,6 +197,7 @@ export class SqliteStore implements Store {
 
   getCollateral(key: string): Promise<CollateralRecord | null> {
     return this.run('getCollateral', () => {
+      checkString('collateral key', key);
       const r = this.stmt('SELECT * FROM collateral WHERE key = ?').get(key) as Row | undefined;
       return r === undefined ? null : collateralFromRow(r);
     });
