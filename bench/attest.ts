@@ -1,9 +1,9 @@
 // Attestation throughput and latency over HTTPS on loopback (autocannon), next to the anchor measured in the same
 // run: the in-process rate of verify + policy + sign (Attester.attest, no HTTP, no audit).
 // Targets (issue 6): service >= 50% of the in-process rate; p99 < 10 ms at half the maximum rate.
-// Usage: npm run bench:attest [-- --seconds 10 --connections 16]
+// Usage: npm run bench:attest [-- --seconds 10 --connections 16 --store sqlite|memory|postgres://…]
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -22,13 +22,15 @@ const arg = (name: string, def: number): number => {
 };
 
 async function parts(dir: string): Promise<{ store: AttestationStore; engine: PolicyEngine; storeName: string; engineName: string }> {
+  // --store memory isolates the service's own cost from the store's durable audit append (fsync per record).
+  const kind = process.env.CONFKUBE_BENCH_STORE ?? 'sqlite';
   let store: AttestationStore;
-  let storeName = 'sqlite';
-  try {
-    store = await openServiceStore(`sqlite:${join(dir, 'bench.db')}`);
-  } catch {
-    store = new MemoryStore();
-    storeName = 'memory (src/store not available)';
+  let storeName = kind;
+  if (kind === 'memory') store = new MemoryStore();
+  else if (kind === 'sqlite') store = await openServiceStore(`sqlite:${join(dir, 'bench.db')}`);
+  else {
+    store = await openServiceStore(kind);
+    storeName = 'postgres';
   }
   const engine: PolicyEngine = policyEngine;
   const engineName = 'src/policy';
@@ -44,6 +46,7 @@ async function server(port: number, dir: string): Promise<void> {
 }
 
 async function inProcess(seconds: number, dir: string): Promise<number> {
+  mkdirSync(join(dir, 'anchor'), { recursive: true });
   const { store, engine } = await parts(join(dir, 'anchor'));
   const svc = await createAttestationService({ baseUrl: 'https://127.0.0.1:1', store, engine, collateral: { directory: COLLATERAL }, verifyAt: () => VERIFY_AT, policyPollMs: 0, warn: () => undefined });
   const req = { type: 'SgxEnclave' as const, evidence: new Uint8Array(QUOTE) };
@@ -71,6 +74,8 @@ function cannon(url: string, seconds: number, connections: number, overallRate?:
 }
 
 async function main(): Promise<void> {
+  const si = process.argv.indexOf('--store');
+  if (si > 0) process.env.CONFKUBE_BENCH_STORE = process.argv[si + 1];
   if (process.argv[2] === '--server') return server(Number(process.argv[3]), process.argv[4]);
   const seconds = arg('seconds', 8);
   const connections = arg('connections', 16);
