@@ -41,9 +41,14 @@ export function deviceIds(kind: SgxResourceKind, slots: number): string[] {
   return Array.from({ length: slots }, (_, i) => `sgx-${kind}-${i}`);
 }
 
-function inode(path: string): number | null {
+/**
+ * Identity of a socket file: inode numbers are reused at once on tmpfs, so a delete + re-create
+ * between two checks is recognised by the change time too.
+ */
+function inode(path: string): string | null {
   try {
-    return statSync(path).ino;
+    const st = statSync(path, { bigint: true });
+    return `${st.ino}:${st.ctimeNs}:${st.birthtimeNs}`;
   } catch {
     return null;
   }
@@ -66,7 +71,7 @@ export class SgxDevicePlugin {
   private server: grpc.Server | null = null;
   private readonly streams = new Set<grpc.ServerWritableStream<unknown, ListAndWatchResponse>>();
   private devicePath: string | null = null;
-  private kubeletInode: number | null = null;
+  private kubeletInode: string | null = null;
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private registering: Promise<void> | null = null;
