@@ -1,26 +1,14 @@
 import type { AttestationStore, ClaimMap, PolicyEngine, PolicyOutcome } from './deps.js';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfkubeError } from '../lib/errors.js';
+import { openStore, type Store } from '../store/index.js';
 import { compilePolicy, DEFAULT_POLICIES, type Claim } from '../policy/index.js';
 import { createPlatform, loadPlatform, writePlatform, PLATFORM_FILE, type SimPlatform } from '../sim/index.js';
 
-/**
- * The service's production collaborators: the store (src/store), the policy language (src/policy) and the
- * simulated platform (src/sim). Loaded by specifier so the service builds and its tests run
- * on injected stand-ins while those parts evolve; a missing part is a clear error, not a crash.
- */
-async function load<T>(spec: string, what: string): Promise<T> {
-  try {
-    return (await import(spec)) as T;
-  } catch (e) {
-    throw new ConfkubeError('ERR_MISSING_PART', `${what} (${spec}) is not available: ${(e as Error).message}`);
-  }
-}
-
+/** The production store (src/store) by URL: `sqlite:/path/file.db`, a bare path, or `postgres://…`. */
 export async function openServiceStore(url: string): Promise<AttestationStore> {
-  const m = await load<{ openStore(url: string): Promise<AttestationStore> }>('../store/index.js', 'the store');
-  return m.openStore(url);
+  const store: Store = await openStore(url);
+  return store;
 }
 
 /** Issued claims as a map: a claim issued several times becomes an array (spec maa.md §3.4-9). */

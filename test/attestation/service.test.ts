@@ -1,6 +1,6 @@
 // Stands in for nothing: the service under test runs in-process over HTTPS on 127.0.0.1 (test CA), and the real
 // @azure/attestation client talks to it from a child process (NODE_EXTRA_CA_CERTS, TLS checks on).
-import { test, before, after } from 'node:test';
+import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -11,6 +11,12 @@ import { DEFAULT_POLICIES } from '../../src/policy/index.js';
 
 const P1 = DEFAULT_POLICIES.SgxEnclave;
 import { MemoryStore } from './helpers/memory-store.js';
+import { openServiceStore } from '../../src/attestation/runtime.js';
+import { startPostgres } from '../helpers/postgres.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AttestationStore } from '../../src/attestation/index.js';
 import { policyHash } from '../../src/attestation/index.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
@@ -35,14 +41,34 @@ function decode(token: string): { header: any; payload: any } {
   return { header: JSON.parse(Buffer.from(h, 'base64url').toString()), payload: JSON.parse(Buffer.from(p, 'base64url').toString()) };
 }
 
+type AuditReader = AttestationStore & { queryAudit(q: { limit?: number; tokenId?: string }): Promise<{ tokenId: string | null; decision: string; mrEnclave: string | null; tcbStatus: string | null; clientAddress: string }[]> };
+
+/** The same suite on every backend: the in-memory stand-in, SQLite and PostgreSQL (src/store). */
+const backends: [string, () => Promise<{ store: AuditReader; cleanup(): Promise<void> }>][] = [
+  ['memory', async () => ({ store: new MemoryStore() as unknown as AuditReader, cleanup: async () => undefined })],
+  ['sqlite', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'confkube-svc-sqlite-'));
+    const store = (await openServiceStore(`sqlite:${join(dir, 'db.sqlite')}`)) as AuditReader;
+    return { store, cleanup: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); } };
+  }],
+  ['postgres', async () => {
+    const pg = await startPostgres();
+    const store = (await openServiceStore(pg.url)) as AuditReader;
+    return { store, cleanup: async () => { await store.close(); await pg.stop(); } };
+  }],
+];
+
+for (const [backend, make] of backends) describe(`attestation service on ${backend}`, () => {
 let svc: Running;
-let store: MemoryStore;
+let store: AuditReader;
+let cleanup: () => Promise<void>;
 before(async () => {
-  store = new MemoryStore();
+  ({ store, cleanup } = await make());
   svc = await startService({ store });
 });
 after(async () => {
   await svc.stop();
+  await cleanup();
 });
 
 test('the real @azure/attestation client attests a real DCAP quote, reads signers and OpenID metadata, and manages the policy', async () => {
@@ -100,13 +126,13 @@ test('the real @azure/attestation client attests a real DCAP quote, reads signer
 });
 
 test('the audit record of an answered attestation is in the store, with the token id', async () => {
-  const before = store.audit.length;
   const res = await request(svc, 'POST', '/attest/SgxEnclave?api-version=2022-08-01', JSON.stringify({ quote: readFileSync(REAL_CASE.quote).toString('base64url'), nonce: 'n-123' }), { 'content-type': 'application/json' });
   assert.equal(res.status, 200, res.text);
   const { header, payload } = decode(res.json().token);
   assert.equal(payload.nonce, 'n-123');
-  const rec = store.audit[store.audit.length - 1];
-  assert.equal(store.audit.length, before + 1);
+  const found = await store.queryAudit({ tokenId: payload.jti });
+  assert.equal(found.length, 1);
+  const rec = found[0];
   assert.equal(rec.tokenId, payload.jti);
   assert.equal(rec.decision, 'permit');
   assert.equal(rec.mrEnclave, payload['x-ms-sgx-mrenclave']);
@@ -146,4 +172,5 @@ test('JWKS: every key is RSA with kid and x5c; the signing cert is self-signed C
       assert.equal(k.kid, createHash('sha256').update(pem).update(Buffer.from([0])).digest('base64'));
     }
   }
+});
 });

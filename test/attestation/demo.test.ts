@@ -1,0 +1,74 @@
+// A newcomer's flow: `confkube demo` in a temp data folder, then the printed attest and curl lines, run as
+// printed. The demo service is the system under test; nothing stands in for a peer.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = fileURLToPath(new URL('../../', import.meta.url));
+
+function sh(cmd: string, cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const c = spawn('/bin/sh', ['-c', cmd], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    c.stdout.on('data', (d) => (stdout += d));
+    c.stderr.on('data', (d) => (stderr += d));
+    c.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+async function startDemo(dataDir: string): Promise<{ child: ChildProcess; out: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'demo', '--data-dir', dataDir, '--port', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  let out = '';
+  let err = '';
+  child.stderr.on('data', (d) => (err += d));
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      out += d;
+      if (out.includes('Stop with Ctrl-C')) resolve();
+    });
+    child.on('exit', (code) => reject(new Error(`demo exited ${code}: ${err}`)));
+  });
+  return { child, out: out + err };
+}
+
+test('confkube demo starts the service in a fresh data folder and its printed attest and curl lines work as printed', async () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'confkube-demo-'));
+  const dataDir = join(tmp, 'data');
+  const { child, out } = await startDemo(dataDir);
+  try {
+    assert.match(out, /simulation\s+ON/);
+    for (const f of ['tls.crt', 'tls.key', 'confkube.db', 'quote.bin', 'admin-token', 'sim/platform.json']) assert.ok(existsSync(join(dataDir, f)), f);
+    const attestLine = out.split('\n').find((l) => / attest .*quote\.bin/.test(l))!.trim();
+    const curlLine = out.split('\n').find((l) => l.trim().startsWith('curl '))!.trim();
+    const a = await sh(attestLine, root);
+    assert.equal(a.code, 0, a.stderr);
+    assert.match(a.stdout, /x-ms-sgx-is-simulated\s+true/);
+    assert.match(a.stdout, /x-ms-sgx-tcb-status\s+"UpToDate"/);
+    const c = await sh(curlLine + ' --silent --show-error', root);
+    assert.equal(c.code, 0, c.stderr);
+    const token = JSON.parse(c.stdout).token as string;
+    const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
+    assert.equal(claims['x-ms-sgx-is-simulated'], true);
+    assert.equal(claims['x-ms-runtime'].hello, 'confkube');
+  } finally {
+    child.kill('SIGTERM');
+    await new Promise((r) => child.once('exit', r));
+  }
+  // Second start reuses the folder: same simulated root, the old quote still attests.
+  const again = await startDemo(dataDir);
+  try {
+    assert.doesNotMatch(again.out, /created now/);
+    const attestLine = again.out.split('\n').find((l) => / attest .*quote\.bin/.test(l))!.trim();
+    const a = await sh(attestLine, root);
+    assert.equal(a.code, 0, a.stderr);
+  } finally {
+    again.child.kill('SIGTERM');
+    await new Promise((r) => again.child.once('exit', r));
+    rmSync(tmp, { recursive: true, force: true });
+  }
+});
