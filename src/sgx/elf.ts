@@ -1,14 +1,18 @@
 import { ByteReader } from '../lib/bytes.js';
 import { ConfkubeError } from '../lib/errors.js';
 
+/** An ELF file that cannot be read: codes ERR_ELF_FORMAT, ERR_ELF_TRUNCATED. */
 export class ElfError extends ConfkubeError {}
 
 export interface ElfSection {
   name: string;
   type: number;
+  /** File offset of the section's bytes; size 0 for SHT_NOBITS. */
   offset: number;
   size: number;
 }
+
+export const SHT_NOBITS = 8;
 
 const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
 
@@ -16,39 +20,72 @@ export function isElf(b: Uint8Array): boolean {
   return b.length >= 4 && ELF_MAGIC.every((m, i) => b[i] === m);
 }
 
-/** Section headers of a little-endian ELF64 file (SGX enclaves are x86-64). Bounds-checked throughout. */
-export function elfSections(b: Uint8Array): ElfSection[] {
+/**
+ * The ELF header fields that section lookup needs; offsets from the System V gABI. Little-endian ELF64
+ * (x86-64 enclaves) and ELF32 (the SDK also signs 32-bit enclaves). Section headers are required: the SDK
+ * and Open Enclave loaders find their metadata by section name, so a file without them would not load.
+ */
+interface ElfHeader {
+  is64: boolean;
+  shoff: bigint;
+  shentsize: number;
+  shnum: number;
+  shstrndx: number;
+}
+
+function header(b: Uint8Array): ElfHeader {
   if (!isElf(b)) throw new ElfError('ERR_ELF_FORMAT', 'not an ELF file (no \\x7fELF magic at offset 0)');
-  if (b.length < 64) throw new ElfError('ERR_ELF_FORMAT', `ELF header truncated: ${b.length} bytes, need 64`);
-  if (b[4] !== 2) throw new ElfError('ERR_ELF_FORMAT', `ELF class ${b[4]} at offset 4: only ELF64 enclaves are supported`);
-  if (b[5] !== 1) throw new ElfError('ERR_ELF_FORMAT', `ELF data encoding ${b[5]} at offset 5: only little-endian is supported`);
-  const h = new ByteReader(b, 'ERR_ELF_TRUNCATED', 'ELF header', 0x28);
-  const shoff = h.u64('e_shoff');
-  h.pos = 0x3a;
-  const shentsize = h.u16('e_shentsize');
-  const shnum = h.u16('e_shnum');
-  const shstrndx = h.u16('e_shstrndx');
-  if (shnum === 0) return [];
-  if (shentsize < 64) throw new ElfError('ERR_ELF_FORMAT', `e_shentsize ${shentsize} at offset 0x3a is smaller than an ELF64 section header`);
-  if (shoff + BigInt(shnum * shentsize) > BigInt(b.length)) {
-    throw new ElfError('ERR_ELF_TRUNCATED', `ELF truncated: ${shnum} section headers at offset ${shoff} need ${shnum * shentsize} bytes, the file has ${b.length}`);
+  if (b.length < 6) throw new ElfError('ERR_ELF_TRUNCATED', `ELF header truncated: ${b.length} bytes, need at least 6 to read the class`);
+  if (b[4] !== 1 && b[4] !== 2) throw new ElfError('ERR_ELF_FORMAT', `ELF class ${b[4]} at offset 4 is neither ELF32 (1) nor ELF64 (2)`);
+  if (b[5] !== 1) throw new ElfError('ERR_ELF_FORMAT', `ELF data encoding ${b[5]} at offset 5: SGX enclaves are little-endian`);
+  const is64 = b[4] === 2;
+  const size = is64 ? 64 : 52;
+  if (b.length < size) throw new ElfError('ERR_ELF_TRUNCATED', `ELF header truncated: ${b.length} bytes, an ELF${is64 ? 64 : 32} header has ${size}`);
+  const r = new ByteReader(b, 'ERR_ELF_TRUNCATED', 'ELF header', is64 ? 0x28 : 0x20);
+  const shoff = is64 ? r.u64('e_shoff') : BigInt(r.u32('e_shoff'));
+  r.skip(10, 'e_flags, e_ehsize, e_phentsize, e_phnum');
+  return {
+    is64,
+    shoff,
+    shentsize: r.u16('e_shentsize'),
+    shnum: r.u16('e_shnum'),
+    shstrndx: r.u16('e_shstrndx'),
+  };
+}
+
+function tableInFile(b: Uint8Array, what: string, off: bigint, num: number, entsize: number, min: number): number {
+  if (entsize < min) throw new ElfError('ERR_ELF_FORMAT', `${what} entry size ${entsize} is smaller than ${min}`);
+  if (off + BigInt(num * entsize) > BigInt(b.length)) {
+    throw new ElfError('ERR_ELF_TRUNCATED', `ELF truncated: ${num} ${what} entries at offset ${off} need ${num * entsize} bytes, the file has ${b.length}`);
   }
+  return Number(off);
+}
+
+function inFile(b: Uint8Array, what: string, offset: bigint, size: bigint): void {
+  if (offset + size > BigInt(b.length)) {
+    throw new ElfError('ERR_ELF_TRUNCATED', `${what} (offset ${offset}, size ${size}) lies past the end of the file (${b.length} bytes)`);
+  }
+}
+
+/** Section headers with their names. Every offset is bounds-checked against the file. */
+export function elfSections(b: Uint8Array): ElfSection[] {
+  const h = header(b);
+  if (h.shnum === 0) return [];
+  const base = tableInFile(b, 'section header', h.shoff, h.shnum, h.shentsize, h.is64 ? 64 : 40);
   const raw: { nameOff: number; type: number; offset: number; size: number }[] = [];
-  for (let i = 0; i < shnum; i++) {
-    const r = new ByteReader(b, 'ERR_ELF_TRUNCATED', `ELF section header ${i}`, Number(shoff) + i * shentsize);
+  for (let i = 0; i < h.shnum; i++) {
+    const r = new ByteReader(b, 'ERR_ELF_TRUNCATED', `ELF section header ${i}`, base + i * h.shentsize);
     const nameOff = r.u32('sh_name');
     const type = r.u32('sh_type');
-    r.skip(16, 'sh_flags, sh_addr');
-    const offset = r.u64('sh_offset');
-    const size = r.u64('sh_size');
-    // SHT_NOBITS (8) occupies no file bytes.
-    if (type !== 8 && offset + size > BigInt(b.length)) {
-      throw new ElfError('ERR_ELF_TRUNCATED', `ELF section ${i} (offset ${offset}, size ${size}) lies past the end of the file (${b.length} bytes)`);
-    }
-    raw.push({ nameOff, type, offset: Number(offset), size: type === 8 ? 0 : Number(size) });
+    r.skip(h.is64 ? 16 : 8, 'sh_flags, sh_addr');
+    const offset = h.is64 ? r.u64('sh_offset') : BigInt(r.u32('sh_offset'));
+    const size = h.is64 ? r.u64('sh_size') : BigInt(r.u32('sh_size'));
+    // SHT_NOBITS occupies no file bytes.
+    if (type !== SHT_NOBITS) inFile(b, `ELF section ${i}`, offset, size);
+    raw.push({ nameOff, type, offset: type === SHT_NOBITS ? 0 : Number(offset), size: type === SHT_NOBITS ? 0 : Number(size) });
   }
-  if (shstrndx >= raw.length) throw new ElfError('ERR_ELF_FORMAT', `e_shstrndx ${shstrndx} is not a section (have ${raw.length})`);
-  const strtab = raw[shstrndx];
+  if (h.shstrndx >= raw.length) throw new ElfError('ERR_ELF_FORMAT', `e_shstrndx ${h.shstrndx} is not a section (have ${raw.length})`);
+  const strtab = raw[h.shstrndx];
   const name = (off: number): string => {
     if (off >= strtab.size) throw new ElfError('ERR_ELF_FORMAT', `section name offset ${off} lies outside the section name table`);
     let end = strtab.offset + off;

@@ -58,6 +58,7 @@ function bcdDate(v: number): string {
 
 /** Parse a SIGSTRUCT at `offset`. Checks the fixed header bytes; does not check the signature. */
 export function parseSigstruct(bytes: Uint8Array, offset = 0): Sigstruct {
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new SigstructError('ERR_SIGSTRUCT_OFFSET', `SIGSTRUCT offset ${offset} is not a non-negative integer`);
   const r = new ByteReader(bytes, 'ERR_SIGSTRUCT_TRUNCATED', 'SIGSTRUCT', offset);
   r.need(SIGSTRUCT_SIZE, 'SIGSTRUCT');
   const raw = bytes.subarray(offset, offset + SIGSTRUCT_SIZE);

@@ -9,13 +9,13 @@ export function register(program: Command): void {
     .command('sgxs')
     .description('SGX measurement streams (.sgxs)')
     .command('measure')
-    .description('compute MRENCLAVE from an .sgxs measurement stream')
+    .description('recompute MRENCLAVE from an .sgxs measurement stream (ECREATE/EADD/EEXTEND records, validated); exit 1 if the stream is malformed')
     .argument('<file>', '.sgxs file')
     .option('--json', 'machine-readable output')
     .action((file: string, opts: { json?: boolean }) => {
       try {
         const m = measureSgxs(readInputFile(file, '.sgxs file'));
-        if (opts.json) printJson({ mrEnclave: toHex(m.mrEnclave), pages: m.pages, measuredChunks: m.measuredChunks, size: `0x${m.size.toString(16)}`, ssaFrameSize: m.ssaFrameSize });
+        if (opts.json) printJson({ mrEnclave: toHex(m.mrEnclave), pages: m.pages, measuredChunks: m.measuredChunks, size: `0x${m.size.toString(16)}`, ssaFrameSize: m.ssaFrameSize, canonical: m.canonical });
         else process.stdout.write(`${toHex(m.mrEnclave)}\n`);
       } catch (e) {
         if (!(e instanceof ConfkubeError) || e.code === 'ERR_USAGE') throw e;

@@ -31,7 +31,9 @@ export function register(program: Command): void {
           offset: f.offset,
           ...(f.metadataVersion ? { metadataVersion: f.metadataVersion } : {}),
           ...sigstructToJson(f.sigstruct),
+          // EINIT needs both the RSA signature and the Q1/Q2 helpers; either failing means the enclave cannot launch.
           signatureValid: check.signatureValid && check.q1q2Valid,
+          q1q2Valid: check.q1q2Valid,
           ...(check.reason ? { signatureProblem: check.reason } : {}),
         };
       });
