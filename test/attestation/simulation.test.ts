@@ -34,8 +34,12 @@ test('simulation mode: a simulated quote attests, its token says so; with simula
   const quote = platform.quote({ mrEnclave: sha('enclave'), mrSigner: sha('signer'), reportData: sha(runtime), isvProdId: 3, isvSvn: 7 });
   const dir = mkdtempSync(join(tmpdir(), 'confkube-simq-'));
   writeFileSync(join(dir, 'quote.bin'), quote);
-  const on = await startService({ collateral: { simulated: { rootCertDer: platform.rootCertDer, files: platform.collateralFiles() } }, now: Date.now });
-  const off = await startService();
+  const warnings: string[] = [];
+  const on = await startService({ collateral: { simulated: { rootCertDer: platform.rootCertDer, files: platform.collateralFiles() } }, now: Date.now, warn: (m) => warnings.push(m) });
+  const offWarnings: string[] = [];
+  const off = await startService({ warn: (m) => offWarnings.push(m) });
+  assert.equal(warnings.filter((w) => /simulation mode is ON/.test(w)).length, 1, 'a warning at start');
+  assert.deepEqual(offWarnings, [], 'simulation is off unless turned on');
   try {
     const [a] = await runClient(on, [{ op: 'attest', quote: join(dir, 'quote.bin'), runtime: runtime.toString('hex') }]);
     assert.equal(a.ok, true, a.message);

@@ -35,7 +35,7 @@ let tls: { key: string; cert: string } | null = null;
 /** The service under test over HTTPS on 127.0.0.1 with a throwaway self-signed certificate. */
 export async function startService(o: {
   store?: AttestationStore; engine?: PolicyEngine; nowMs?: number; collateral?: CollateralOptions;
-  adminTokens?: string[]; policySigners?: string[]; bodyLimit?: number; policyPollMs?: number; closeStore?: boolean; plain?: boolean; now?: () => number;
+  adminTokens?: string[]; policySigners?: string[]; bodyLimit?: number; policyPollMs?: number; closeStore?: boolean; plain?: boolean; now?: () => number; warn?: (m: string) => void;
 } = {}): Promise<Running> {
   tls ??= await createTlsCertificate(['127.0.0.1', 'localhost']);
   const dir = mkdtempSync(join(tmpdir(), 'confkube-svc-'));
@@ -53,7 +53,7 @@ export async function startService(o: {
     ...(o.policySigners ? { policySigners: o.policySigners } : {}),
     ...(o.bodyLimit ? { bodyLimit: o.bodyLimit } : {}),
     policyPollMs: o.policyPollMs ?? 0,
-    warn: () => undefined,
+    warn: o.warn ?? (() => undefined),
   });
   await svc.app.listen({ host: '127.0.0.1', port });
   return {
