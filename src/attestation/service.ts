@@ -98,6 +98,8 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
   const app = Fastify({
     ...(o.tls ? { https: { key: o.tls.key, cert: o.tls.cert } } : {}),
     bodyLimit: o.bodyLimit ?? 256 * 1024,
+    // A client that trickles its request must not hold a socket forever.
+    requestTimeout: 30_000,
     logger: false,
     genReqId: () => randomUUID(),
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },

@@ -45,3 +45,15 @@ test('confkube attest: a refused quote exits 1 with the service error; without -
   const usage = await cli(['attest', REAL_CASE.quote]);
   assert.equal(usage.status, 2);
 });
+
+test('confkube serve: usage errors exit 2 with a message; --help documents the production flags', async () => {
+  const noSource = await cli(['serve', '--listen', '127.0.0.1:1', '--store', 'sqlite::memory:']);
+  assert.equal(noSource.status, 2, noSource.stderr);
+  assert.match(noSource.stderr, /no collateral source/);
+  const badListen = await cli(['serve', '--listen', 'nowhere', '--collateral', '.']);
+  assert.equal(badListen.status, 2);
+  assert.match(badListen.stderr, /--listen/);
+  const help = await cli(['serve', '--help']);
+  assert.equal(help.status, 0);
+  for (const flag of ['--store', '--base-url', '--tls-key', '--tls-cert', '--collateral', '--pccs-url', '--admin-token', '--policy-signer', '--simulation']) assert.ok(help.stdout.includes(flag), flag);
+});
