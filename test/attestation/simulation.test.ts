@@ -60,3 +60,37 @@ test('simulation mode: a simulated quote attests, its token says so; with simula
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('simulated Ice Lake claims: JSON runtime and init-time data become x-ms-runtime / x-ms-inittime, bound to REPORTDATA and CONFIGID; nonce only from 2022-08-01', async () => {
+  const platform = createPlatform({ seed: 'attestation-service-kss' });
+  const runtime = Buffer.from(JSON.stringify({ keys: [{ kid: 'k1', kty: 'RSA', key_ops: ['encrypt'], n: 'AQAB', e: 'AQAB' }] }));
+  const initTime = Buffer.from(JSON.stringify({ tenant: 'blue' }));
+  const quote = platform.quote({
+    mrEnclave: sha('kss enclave'), mrSigner: sha('kss signer'), reportData: sha(runtime),
+    configId: new Uint8Array([...sha(initTime), ...new Uint8Array(32).fill(7)]), configSvn: 2,
+    isvFamilyId: new Uint8Array(16).fill(0xab), isvExtProdId: new Uint8Array(16).fill(0xcd),
+  });
+  const svc = await startService({ collateral: { simulated: { rootCertDer: platform.rootCertDer, files: platform.collateralFiles() } }, now: Date.now });
+  const post = (body: object, v = '2022-08-01') => request(svc, 'POST', `/attest/SgxEnclave?api-version=${v}`, JSON.stringify(body), { 'content-type': 'application/json' });
+  const q = Buffer.from(quote).toString('base64url');
+  try {
+    const ok = await post({ quote: q, runtimeData: { data: runtime.toString('base64url'), dataType: 'JSON' }, initTimeData: { data: initTime.toString('base64url'), dataType: 'JSON' }, nonce: 'n1' });
+    assert.equal(ok.status, 200, ok.text);
+    const c = JSON.parse(Buffer.from(ok.json().token.split('.')[1], 'base64url').toString());
+    assert.equal(c['x-ms-runtime'].keys[0].kid, 'k1');
+    assert.equal(c['x-ms-sgx-ehd'], undefined, 'JSON runtime data: no x-ms-sgx-ehd (spec §1.3)');
+    assert.deepEqual(c['x-ms-inittime'], { tenant: 'blue' });
+    assert.equal(c['x-ms-sgx-config-id'], Buffer.from([...sha(initTime), ...new Uint8Array(32).fill(7)]).toString('hex'));
+    assert.equal(c['x-ms-sgx-config-svn'], 2);
+    assert.equal(c['x-ms-sgx-isv-family-id'], 'ab'.repeat(16));
+    assert.equal(c['x-ms-sgx-isv-extended-product-id'], 'cd'.repeat(16));
+    assert.equal(c.nonce, 'n1');
+    const old = await post({ quote: q, nonce: 'n1' }, '2020-10-01');
+    assert.equal(JSON.parse(Buffer.from(old.json().token.split('.')[1], 'base64url').toString()).nonce, undefined);
+    const wrongInit = await post({ quote: q, initTimeData: { data: Buffer.from('{"tenant":"red"}').toString('base64url'), dataType: 'JSON' } });
+    assert.equal(wrongInit.status, 400);
+    assert.equal(wrongInit.json().error.code, 'InitTimeDataMismatch');
+  } finally {
+    await svc.stop();
+  }
+});
