@@ -75,10 +75,11 @@ export const LEGACY_ALIASES: readonly (readonly [string, string])[] = [
 ];
 
 /**
- * The incoming claim set of one evaluation. Accepts a Claim array or a `{type: value}` map (what the
+ * The incoming claim set of one evaluation, with the legacy `$` aliases when `legacyAliases` (only policies
+ * that test a `$` type see them, so a policy written with current names never binds a duplicate). Accepts a Claim array or a `{type: value}` map (what the
  * attestation service builds); input claims without an issuer are evidence, issuer AttestationService (§3.4-2).
  */
-export function incomingClaimSet(input: readonly Claim[] | Readonly<Record<string, unknown>>): ClaimSet {
+export function incomingClaimSet(input: readonly Claim[] | Readonly<Record<string, unknown>>, legacyAliases = true): ClaimSet {
   const set = new ClaimSet();
   if (Array.isArray(input)) {
     for (const c of input as readonly Claim[]) {
@@ -92,6 +93,7 @@ export function incomingClaimSet(input: readonly Claim[] | Readonly<Record<strin
       set.push({ type, value, issuer: ISSUER_SERVICE });
     }
   }
+  if (!legacyAliases) return set;
   for (const [alias, name] of LEGACY_ALIASES) {
     if (set.byType.has(alias)) continue;
     const l = set.byType.get(name);

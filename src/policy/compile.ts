@@ -266,7 +266,9 @@ export function compileAst(ast: PolicyAst, source: string, errors: PolicyError[]
     rules.push({ section: r.section, line: r.pos.line, column: r.pos.column, action: r.action.kind });
     compiled[r.section].push({ index, section: r.section, conds, slots: rc.slots.size, action, where: `${r.section} rule at line ${r.pos.line}, column ${r.pos.column}` });
   }
-  const run = makeEvaluator(compiled);
+  // Legacy `$` claims are derived only for policies that test one (spec §3.6).
+  const legacy = all.some((r) => r.conditions.some((c) => c.props.some((p) => p.prop === 'type' && p.expr.kind === 'lit' && typeof p.expr.value === 'string' && p.expr.value.startsWith('$'))));
+  const run = makeEvaluator(compiled, legacy);
   return {
     version: ast.version,
     source,
@@ -276,10 +278,10 @@ export function compileAst(ast: PolicyAst, source: string, errors: PolicyError[]
   };
 }
 
-function makeEvaluator(sections: Record<SectionName, CRule[]>): CompiledPolicy['evaluate'] {
+function makeEvaluator(sections: Record<SectionName, CRule[]>, legacy: boolean): CompiledPolicy['evaluate'] {
   const none: EClaim[] = [];
   return (input) => {
-    const incoming = incomingClaimSet(input);
+    const incoming = incomingClaimSet(input, legacy);
     const outgoing = new ClaimSet();
     const props = new ClaimSet();
     const matchedRules: number[] = [];
@@ -336,8 +338,9 @@ function makeEvaluator(sections: Record<SectionName, CRule[]>): CompiledPolicy['
 
     const decision = (permitted: boolean, denyReason?: string): PolicyDecision => ({
       permitted,
-      issuedClaims: permitted ? outgoing.list.map((c) => ({ type: c.type, value: c.value, issuer: c.issuer })) : [],
-      issuedProperties: props.list.map((c) => ({ type: c.type, value: c.value, issuer: c.issuer })),
+      // Claims made by actions are fresh objects of this evaluation, so they are handed out as they are.
+      issuedClaims: permitted ? outgoing.list : [],
+      issuedProperties: props.list,
       matchedRules,
       ...(denyReason !== undefined ? { denyReason } : {}),
     });

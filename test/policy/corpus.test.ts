@@ -23,7 +23,7 @@ const STRICT_REJECTS: Record<string, { line: number; column: number; lenientOk: 
   'p11-tcb-10-truncated.txt': { line: 15, column: 1, lenientOk: false },
   'p12-bigdl-truncated.txt': { line: 13, column: 1, lenientOk: false },
   'p16-author-sign-typos.txt': { line: 4, column: 11, lenientOk: true },
-  'p17-grammar-examples-fragment.txt': { line: 1, column: 11, lenientOk: false },
+  'p17-grammar-examples-fragment.txt': { line: 1, column: 1, lenientOk: false },
   'p20-v12-functions.txt': { line: 13, column: 38, lenientOk: true },
 };
 
