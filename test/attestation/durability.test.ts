@@ -111,3 +111,31 @@ test('PostgreSQL: kill -9 loses no audit record; two service processes share key
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('confkube rotate-signing-key: a running service signs with the new key after its reload; both keys stay published', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'confkube-rot-'));
+  const storeUrl = `sqlite:${join(dir, 'keys.db')}`;
+  const tls = await tlsFiles(dir);
+  const svc = await startServeProcess({ store: storeUrl, tlsKey: tls.key, tlsCert: tls.cert, baseUrl: 'https://attest.confkube.test' });
+  const agent = new Agent({ keepAlive: false });
+  try {
+    const kidOf = async (): Promise<string> => JSON.parse(Buffer.from(JSON.parse((await post(svc.url, '/attest/SgxEnclave?api-version=2020-10-01', quoteBody, tls.ca, agent)).text).token.split('.')[0], 'base64url').toString()).kid;
+    const before = await kidOf();
+    const { spawnSync } = await import('node:child_process');
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'rotate-signing-key', '--base-url', 'https://attest.confkube.test', '--store', storeUrl, '--json'], { cwd: new URL('../../', import.meta.url), encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    const out = JSON.parse(r.stdout);
+    assert.notEqual(out.kid, before);
+    assert.deepEqual(new Set(out.published), new Set([before, out.kid]));
+    // The service reloads keys every 10 s: poll (bounded by count) until it signs with the new key.
+    let kid = before;
+    for (let i = 0; i < 120 && kid !== out.kid; i++) {
+      await new Promise((res) => setTimeout(res, 250));
+      kid = await kidOf();
+    }
+    assert.equal(kid, out.kid);
+  } finally {
+    await svc.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+});

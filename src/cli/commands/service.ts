@@ -169,6 +169,28 @@ export function register(program: Command): void {
     });
 
   program
+    .command('rotate-signing-key')
+    .description('make a new token signing key the signer for every replica sharing the store; the old key stays in /certs (7 days)')
+    .requiredOption('--base-url <url>', 'the canonical base URL (the new certificate\'s CN)', process.env.CONFKUBE_BASE_URL)
+    .option('--store <url>', 'sqlite:/path/file.db or postgres://…', process.env.CONFKUBE_STORE ?? 'sqlite:./.confkube/confkube.db')
+    .option('--json', 'print the new kid as JSON')
+    .action(async (o: { baseUrl: string; store: string; json?: boolean }) => {
+      const { Keyring, normaliseBaseUrl } = await import('../../attestation/index.js');
+      const { openServiceStore } = await import('../../attestation/runtime.js');
+      const store = await openServiceStore(o.store);
+      try {
+        await store.migrate();
+        const ring = new Keyring(store, normaliseBaseUrl(o.baseUrl), Date.now);
+        await ring.init();
+        const rec = await ring.rotate();
+        if (o.json) printJson({ kid: rec.kid, published: ring.jwks().keys.map((k) => k.kid) });
+        else process.stdout.write(`new signing key ${rec.kid}; replicas pick it up within 10 s\n`);
+      } finally {
+        await store.close();
+      }
+    });
+
+  program
     .command('attest')
     .argument('<quote>', 'SGX quote file (raw, hex or base64)')
     .description('attest a quote with an Azure Attestation compatible service and print the token claims')
