@@ -59,7 +59,7 @@ export class PolicyBook {
     for (const t of ATTESTATION_TYPES) {
       const rec = await this.store.getPolicy(t);
       if (rec) {
-        next.set(t, { text: rec.text, jws: rec.jws, hash: rec.hash, compiled: this.engine.compile(rec.text), isDefault: false, signer: signerOfJws(rec.jws) });
+        next.set(t, { text: rec.text, jws: rec.jws, hash: rec.hash, compiled: this.compileStored(t, rec.text), isDefault: false, signer: signerOfJws(rec.jws) });
       } else {
         const text = this.engine.defaultPolicy(t);
         next.set(t, { text, jws: unsecuredPolicyJws(text), hash: policyHash(text), compiled: this.engine.compile(text), isDefault: true, signer: null });
@@ -67,6 +67,19 @@ export class PolicyBook {
     }
     this.current = next;
     this.version = v;
+  }
+
+  /**
+   * A stored policy that no longer compiles (e.g. written by a newer replica) must not stop the service: it
+   * refuses attestations of that type, saying why, until the policy is set again or reset.
+   */
+  private compileStored(type: string, text: string): CompiledPolicy {
+    try {
+      return this.engine.compile(text);
+    } catch (e) {
+      const reason = `the stored ${type} policy does not compile (${(e as Error).message}); set or reset it`;
+      return { evaluate: () => ({ permit: false, issued: {}, reason }) };
+    }
   }
 
   get(type: AttestationType): ActivePolicy {

@@ -138,3 +138,20 @@ test('replicas sharing a store: a policy set on one applies on the other at its 
     await b.stop();
   }
 });
+
+test('a stored policy that does not compile refuses attestations with a reason instead of stopping the service', async () => {
+  const store = new MemoryStore();
+  await store.setPolicy({ attestationType: 'SgxEnclave', text: 'version=9.9; garbage', jws: 'x.y.', hash: 'h', setAt: 0, setBy: 'test' });
+  const svc = await startService({ store });
+  try {
+    const res = await request(svc, 'POST', '/attest/SgxEnclave?api-version=2020-10-01', JSON.stringify({ quote: q64 }), { 'content-type': 'application/json' });
+    assert.equal(res.status, 400);
+    assert.equal(res.json().error.code, 'PolicyDenied');
+    assert.match(res.json().error.message, /does not compile/);
+    const reset = await request(svc, 'POST', '/policies/SgxEnclave:reset?api-version=2020-10-01', 'eyJhbGciOiJub25lIn0..', { 'content-type': 'text/plain', authorization: 'Bearer test-admin-token' });
+    assert.equal(reset.status, 200);
+    await attest(svc);
+  } finally {
+    await svc.stop();
+  }
+});
