@@ -269,13 +269,38 @@ export function compileAst(ast: PolicyAst, source: string, errors: PolicyError[]
   // Legacy `$` claims are derived only for policies that test one (spec §3.6).
   const legacy = all.some((r) => r.conditions.some((c) => c.props.some((p) => p.prop === 'type' && p.expr.kind === 'lit' && typeof p.expr.value === 'string' && p.expr.value.startsWith('$'))));
   const run = makeEvaluator(compiled, legacy);
+  const warnings = [...ast.warnings, ...lint(all)].sort((a, b) => a.pos.line - b.pos.line || a.pos.column - b.pos.column);
   return {
     version: ast.version,
     source,
     rules,
-    warnings: ast.warnings.map((w) => ({ message: w.message, line: w.pos.line, column: w.pos.column })),
+    warnings: warnings.map((w) => ({ message: w.message, line: w.pos.line, column: w.pos.column })),
     evaluate: run,
   };
+}
+
+const RESERVED = new Set(['iss', 'iat', 'nbf', 'exp', 'jti', 'nonce', 'cnf', 'maa-ehd', 'aas-ehd', 'maa-attestationcollateral']);
+const HEX_CLAIMS = new Set(['x-ms-sgx-mrsigner', 'x-ms-sgx-mrenclave', '$sgx-mrsigner', '$sgx-mrenclave', 'x-ms-sgx-report-data', 'x-ms-sgx-config-id']);
+
+/** Accepted but almost certainly not what the author meant (spec §3.4-8, §3.4-9). */
+function lint(rules: Rule[]): PolicyAst['warnings'] {
+  const out: PolicyAst['warnings'] = [];
+  for (const r of rules) {
+    for (const c of r.conditions) {
+      const type = c.props.find((p) => p.prop === 'type' && p.op === '==' && p.expr.kind === 'lit');
+      if (type === undefined || !HEX_CLAIMS.has(String((type.expr as { value: unknown }).value))) continue;
+      for (const p of c.props) {
+        if (p.prop === 'value' && p.expr.kind === 'lit' && typeof p.expr.value === 'string' && /^[0-9a-fA-F]+$/.test(p.expr.value) && /[A-F]/.test(p.expr.value)) {
+          out.push({ message: 'upper-case hex never matches: the service reports MRSIGNER/MRENCLAVE in lower case and strings compare exactly', pos: p.expr.pos });
+        }
+      }
+    }
+    const t = r.action.args?.type;
+    if (r.action.kind === 'issue' && t?.kind === 'lit' && typeof t.value === 'string' && (t.value.startsWith('x-ms-') || RESERVED.has(t.value))) {
+      out.push({ message: `the service owns the claim ${t.value}: issuing it does not change the token`, pos: t.pos });
+    }
+  }
+  return out;
 }
 
 function makeEvaluator(sections: Record<SectionName, CRule[]>, legacy: boolean): CompiledPolicy['evaluate'] {

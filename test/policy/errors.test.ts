@@ -134,3 +134,14 @@ test('lenient mode accepts the doc typos with warnings, strict mode rejects them
   assert.equal(r.ok, true);
   if (r.ok) assert.deepEqual(r.warnings.map((w) => [w.line, w.column]), [[3, 8], [4, 1]]);
 });
+
+test('lint warnings: upper-case hex MRSIGNER literal, issuing a claim the service owns', () => {
+  const r = checkPolicy('version=1.0;\nauthorizationrules{[type=="x-ms-sgx-mrsigner", value=="2C1A"] => permit();};\nissuancerules{=> issue(type="x-ms-sgx-svn", value=1); => issue(type="mine", value=1);};');
+  assert.equal(r.ok, true);
+  if (r.ok) {
+    assert.deepEqual(r.warnings.map((w) => [w.line, w.column]), [[2, 55], [3, 29]]);
+    assert.match(r.warnings[0].message, /upper-case hex/);
+  }
+  const clean = checkPolicy('version=1.0;\nauthorizationrules{[type=="x-ms-sgx-mrsigner", value=="2c1a"] => permit();};');
+  assert.ok(clean.ok && clean.warnings.length === 0);
+});
