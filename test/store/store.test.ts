@@ -221,6 +221,18 @@ for (const kind of BACKENDS) {
       assert.equal(await s.policyVersion(), 0);
     });
 
+    test('appends still in flight when close() is called are written, and their promises resolve', async () => {
+      const url = await backend.freshUrl();
+      const s = await openStore(url);
+      const inFlight = Array.from({ length: 8 }, (_, i) => s.appendAudit(audit(i)));
+      await s.close();
+      const ids = await Promise.all(inFlight);
+      const again = await openStore(url);
+      opened.push(again);
+      const byId = (a: [number, string], b: [number, string]): number => a[0] - b[0];
+      assert.deepEqual((await again.queryAudit({})).map((r) => [r.id!, r.tokenId!] as [number, string]).sort(byId), ids.map((id, i) => [id, `jti-${i}`] as [number, string]).sort(byId));
+    });
+
     test('a closed store refuses calls with ERR_STORE_UNAVAILABLE; closing twice is harmless', async () => {
       const s = await openStore(await backend.freshUrl());
       await s.close();

@@ -72,19 +72,37 @@ export class PostgresStore implements Store {
     return new PostgresStore(pool, redacted);
   }
 
-  private async q(where: string, c: Queryable, text: string | pg.QueryConfig, values?: unknown[]): Promise<Row[]> {
-    if (this.closed) throw new StoreUnavailableError(`PostgreSQL store ${this.name} is closed (${where})`);
-    try {
-      const r = typeof text === 'string' ? await c.query(text, values) : await c.query({ ...text, values: values ?? [] });
-      return r.rows as Row[];
-    } catch (e) {
-      throw translatePgError(e, `${this.name} ${where}`);
-    }
+  /** Calls in progress: close() lets them finish (an accepted audit append is written, not dropped). */
+  private readonly inflight = new Set<Promise<unknown>>();
+
+  private track<T>(where: string, run: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError(`PostgreSQL store ${this.name} is closed (${where})`));
+    const p = run();
+    const settled = p.then(() => undefined, () => undefined);
+    this.inflight.add(settled);
+    void settled.then(() => this.inflight.delete(settled));
+    return p;
+  }
+
+  /** One statement, on the pool (its own transaction) or on a transaction's connection. */
+  private q(where: string, c: Queryable, text: string | pg.QueryConfig, values?: unknown[]): Promise<Row[]> {
+    const run = async (): Promise<Row[]> => {
+      try {
+        const r = typeof text === 'string' ? await c.query(text, values) : await c.query({ ...text, values: values ?? [] });
+        return r.rows as Row[];
+      } catch (e) {
+        throw translatePgError(e, `${this.name} ${where}`);
+      }
+    };
+    return c === this.pool ? this.track(where, run) : run();
   }
 
   /** One transaction on one pooled connection; rolled back on any error. */
-  private async tx<T>(where: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
-    if (this.closed) throw new StoreUnavailableError(`PostgreSQL store ${this.name} is closed (${where})`);
+  private tx<T>(where: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.track(where, () => this.txNow(where, fn));
+  }
+
+  private async txNow<T>(where: string, fn: (c: pg.PoolClient) => Promise<T>): Promise<T> {
     let client: pg.PoolClient;
     try {
       client = await this.pool.connect();
@@ -256,6 +274,7 @@ export class PostgresStore implements Store {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    await Promise.all(this.inflight);
     await this.pool.end();
   }
 }

@@ -27,7 +27,8 @@ function translate(e: unknown, where: string): ConfkubeError {
  * The embedded store: one file, WAL so readers never wait for the writer, and `synchronous=FULL` so every
  * commit (each audit record in particular) is fsync'd to the WAL before the call returns — an answered
  * attestation's record survives kill -9 and power loss (SQLite docs, "PRAGMA synchronous": FULL in WAL mode
- * syncs the WAL on every commit). better-sqlite3 is synchronous, so a resolved promise means committed.
+ * syncs the WAL on every commit). better-sqlite3 is synchronous, so a resolved promise means committed;
+ * audit appends are group-committed (see flushAudit).
  */
 export class SqliteStore implements Store {
   readonly kind = 'sqlite' as const;
@@ -35,6 +36,7 @@ export class SqliteStore implements Store {
   private closed = false;
   /** Prepared once per SQL text: the audit insert and policyVersion are on every request's path. */
   private readonly statements = new Map<string, Database.Statement>();
+  private pendingAudit: { r: AuditRecord; resolve: (id: number) => void; reject: (e: Error) => void }[] = [];
 
   private constructor(readonly path: string, db: Database.Database) {
     this.db = db;
@@ -218,14 +220,54 @@ export class SqliteStore implements Store {
   }
 
   appendAudit(r: AuditRecord): Promise<number> {
-    return this.run('appendAudit', () => {
+    if (this.closed) return Promise.reject(new StoreUnavailableError(`SQLite store ${this.path} is closed (appendAudit)`));
+    try {
       checkAudit(r);
-      // Autocommit with synchronous=FULL: when run() returns, the WAL frame is on disk.
-      const res = this.stmt(`INSERT INTO audit (time, client_address, attestation_type, mr_enclave, mr_signer, tcb_status, decision, policy_hash, token_id, simulated, reason)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(r.time, r.clientAddress, r.attestationType, r.mrEnclave, r.mrSigner, r.tcbStatus, r.decision, r.policyHash, r.tokenId, r.simulated ? 1 : 0, r.reason ?? null);
-      return Number(res.lastInsertRowid);
+    } catch (e) {
+      return Promise.reject(e as Error);
+    }
+    return new Promise((resolve, reject) => {
+      this.pendingAudit.push({ r, resolve, reject });
+      if (this.pendingAudit.length === 1) setImmediate(() => this.flushAudit());
     });
+  }
+
+  private insertAudit(r: AuditRecord): number {
+    return Number(this.stmt(`INSERT INTO audit (time, client_address, attestation_type, mr_enclave, mr_signer, tcb_status, decision, policy_hash, token_id, simulated, reason)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(r.time, r.clientAddress, r.attestationType, r.mrEnclave, r.mrSigner, r.tcbStatus, r.decision, r.policyHash, r.tokenId, r.simulated ? 1 : 0, r.reason ?? null)
+      .lastInsertRowid);
+  }
+
+  /**
+   * Group commit: the records appended during one turn of the event loop go into one transaction, so they share
+   * one WAL fsync instead of paying one each; every promise resolves only after that COMMIT (synchronous=FULL).
+   * If the batch fails, each record is retried alone, so one record's failure is not its neighbours'.
+   */
+  private flushAudit(): void {
+    const batch = this.pendingAudit;
+    this.pendingAudit = [];
+    if (batch.length === 0) return;
+    if (this.closed) {
+      for (const b of batch) b.reject(new StoreUnavailableError(`SQLite store ${this.path} is closed (appendAudit)`));
+      return;
+    }
+    try {
+      const ids = this.db.transaction(() => batch.map((b) => this.insertAudit(b.r))).immediate();
+      batch.forEach((b, i) => b.resolve(ids[i]!));
+    } catch (e) {
+      if (batch.length === 1) {
+        batch[0]!.reject(translate(e, `${this.path} appendAudit`));
+        return;
+      }
+      for (const b of batch) {
+        try {
+          b.resolve(this.insertAudit(b.r));
+        } catch (e1) {
+          b.reject(translate(e1, `${this.path} appendAudit`));
+        }
+      }
+    }
   }
 
   queryAudit(q: AuditQuery): Promise<AuditRecord[]> {
@@ -242,6 +284,7 @@ export class SqliteStore implements Store {
 
   close(): Promise<void> {
     if (!this.closed) {
+      this.flushAudit(); // appends already accepted are written, not dropped
       this.closed = true;
       this.db.close();
     }
