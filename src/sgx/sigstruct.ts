@@ -154,7 +154,7 @@ export function sigstructToJson(s: Sigstruct) {
     vendor: `0x${s.vendor.toString(16)}`,
     date: s.date,
     debugSigned: s.debugSigned,
-    attributes: { flags: hex64(s.attributes.flags), xfrm: hex64(s.attributes.xfrm), names: s.attributes.names },
+    attributes: { flags: hex64(s.attributes.flags), xfrm: hex64(s.attributes.xfrm), debug: s.attributes.debug, names: s.attributes.names },
     attributeMask: { flags: hex64(s.attributeMask.flags), xfrm: hex64(s.attributeMask.xfrm) },
     miscSelect: `0x${s.miscSelect.toString(16)}`,
     miscMask: `0x${s.miscMask.toString(16)}`,

@@ -1,20 +1,50 @@
 import type { Command } from 'commander';
+import { bytesEqual, decodeBinaryInput } from '../../lib/bytes.js';
 import { ConfkubeError } from '../../lib/errors.js';
-import { findSigstructs } from '../../sgx/enclave-file.js';
-import { sigstructToJson, verifySigstruct } from '../../sgx/sigstruct.js';
-import { EXIT_REJECTED, printJson, readInputFile } from '../util.js';
+import { isElf } from '../../sgx/elf.js';
+import { findSigstructs, type FoundSigstruct } from '../../sgx/enclave-file.js';
+import { SIGSTRUCT_SIZE, sigstructToJson, verifySigstruct } from '../../sgx/sigstruct.js';
+import { EXIT_OK, EXIT_REJECTED, printJson, readInputFile } from '../util.js';
+
+const SOURCE_NAMES: Record<FoundSigstruct['source'], string> = {
+  sigstruct: 'SIGSTRUCT',
+  'sgx-sdk': 'Intel SGX SDK signed enclave',
+  openenclave: 'Open Enclave / EGo enclave',
+};
+
+function blockJson(f: FoundSigstruct) {
+  const check = verifySigstruct(f.sigstruct);
+  return {
+    source: f.source,
+    offset: f.offset,
+    ...(f.metadataVersion ? { metadataVersion: f.metadataVersion } : {}),
+    ...sigstructToJson(f.sigstruct),
+    // EINIT needs both the RSA signature and the Q1/Q2 helpers; either failing means the enclave cannot launch.
+    signatureValid: check.signatureValid && check.q1q2Valid,
+    q1q2Valid: check.q1q2Valid,
+    ...(check.reason ? { signatureProblem: check.reason } : {}),
+  };
+}
 
 export function register(program: Command): void {
   program
     .command('sigstruct')
     .description('inspect SGX enclave signatures (SIGSTRUCT)')
     .command('inspect')
-    .description('show the SIGSTRUCT of a raw SIGSTRUCT / Gramine .sig, an Intel SGX SDK signed enclave, or an Open Enclave / EGo binary (exit 0 valid, 1 invalid or inconsistent)')
+    .description(
+      'show the SIGSTRUCT of a raw SIGSTRUCT or Gramine .sig (binary, hex or base64), an Intel SGX SDK signed enclave, ' +
+        'or an Open Enclave / EGo binary. Exit 0: signature valid (and every SDK metadata block identical); 1: invalid, ' +
+        'inconsistent or no SIGSTRUCT found; 2: bad usage',
+    )
     .argument('<file>', 'file to inspect')
     .option('--json', 'machine-readable output')
     .action((file: string, opts: { json?: boolean }) => {
-      const bytes = readInputFile(file, 'enclave file');
-      let found;
+      let bytes = readInputFile(file, 'enclave file');
+      if (!isElf(bytes) && bytes.length !== SIGSTRUCT_SIZE) {
+        const decoded = decodeBinaryInput(bytes);
+        if (decoded.length === SIGSTRUCT_SIZE) bytes = decoded;
+      }
+      let found: FoundSigstruct[];
       try {
         found = findSigstructs(bytes);
       } catch (e) {
@@ -24,37 +54,31 @@ export function register(program: Command): void {
         process.exitCode = EXIT_REJECTED;
         return;
       }
-      const blocks = found.map((f) => {
-        const check = verifySigstruct(f.sigstruct);
-        return {
-          source: f.source,
-          offset: f.offset,
-          ...(f.metadataVersion ? { metadataVersion: f.metadataVersion } : {}),
-          ...sigstructToJson(f.sigstruct),
-          // EINIT needs both the RSA signature and the Q1/Q2 helpers; either failing means the enclave cannot launch.
-          signatureValid: check.signatureValid && check.q1q2Valid,
-          q1q2Valid: check.q1q2Valid,
-          ...(check.reason ? { signatureProblem: check.reason } : {}),
-        };
-      });
-      // Several SDK metadata blocks must carry the same SIGSTRUCT (the loader may pick any of them).
-      const agree = found.every((f) => Buffer.compare(Buffer.from(f.sigstruct.raw), Buffer.from(found[0].sigstruct.raw)) === 0);
+      const blocks = found.map(blockJson);
+      // The SDK loader picks one metadata block by platform and version, so all of them must carry the same
+      // SIGSTRUCT or the identity would depend on the machine (spec sigstruct-epc.md §1.3).
+      const agree = found.every((f) => bytesEqual(f.sigstruct.raw, found[0].sigstruct.raw));
       const first = blocks[0];
-      const out = { ...first, ...(blocks.length > 1 ? { blocks, blocksAgree: agree } : {}) };
-      const ok = blocks.every((b) => b.signatureValid) && agree;
-      if (opts.json) printJson(out);
+      const ok = agree && blocks.every((b) => b.signatureValid);
+      if (opts.json) printJson({ ...first, ...(blocks.length > 1 ? { blocks, blocksAgree: agree } : {}) });
       else {
         const lines = [
-          `${first.source === 'sigstruct' ? 'SIGSTRUCT' : first.source === 'sgx-sdk' ? 'Intel SGX SDK signed enclave' : 'Open Enclave / EGo enclave'}: signature ${first.signatureValid ? 'valid' : `INVALID (${first.signatureProblem})`}`,
-          `  MRSIGNER  ${first.mrSigner}`,
-          `  MRENCLAVE ${first.mrEnclave}`,
-          `  ISVPRODID ${first.isvProdId}  ISVSVN ${first.isvSvn}  vendor ${first.vendor}  date ${first.date}`,
-          `  attributes ${first.attributes.names.join(' ') || '(none)'} (flags ${first.attributes.flags}, mask ${first.attributeMask.flags})`,
-          first.debugSigned ? '  may run as DEBUG: the signature does not forbid the DEBUG attribute; check the attested report' : '  DEBUG is forbidden by the signature',
+          `${SOURCE_NAMES[first.source]}: signature ${first.signatureValid ? 'valid' : `INVALID (${first.signatureProblem})`}`,
+          `  MRSIGNER   ${first.mrSigner}${first.signatureValid ? '  (trust it only if you trust this signer)' : ''}`,
+          `  MRENCLAVE  ${first.mrEnclave}`,
+          `  ISVPRODID  ${first.isvProdId}  ISVSVN ${first.isvSvn}  vendor ${first.vendor}  date ${first.date}`,
+          `  attributes ${first.attributes.names.join(' ') || '(none)'}  flags ${first.attributes.flags} xfrm ${first.attributes.xfrm}  mask ${first.attributeMask.flags} / ${first.attributeMask.xfrm}`,
+          `  misc       select ${first.miscSelect} mask ${first.miscMask}`,
+          first.debugSigned
+            ? '  DEBUG      allowed: the signature does not forbid the DEBUG attribute; only the attested report tells'
+            : '  DEBUG      forbidden by the signature',
         ];
-        if (blocks.length > 1) lines.push(`  ${blocks.length} metadata blocks (${blocks.map((b) => b.metadataVersion).join(', ')}): ${agree ? 'identical SIGSTRUCTs' : 'SIGSTRUCTs DIFFER'}`);
+        if (blocks.length > 1) {
+          lines.push(`  ${blocks.length} metadata blocks (${blocks.map((b) => b.metadataVersion).join(', ')}): ${agree ? 'identical SIGSTRUCTs' : 'SIGSTRUCTs DIFFER'}`);
+          if (!agree) for (const b of blocks) lines.push(`    ${b.metadataVersion}: MRENCLAVE ${b.mrEnclave} MRSIGNER ${b.mrSigner} ISVSVN ${b.isvSvn}`);
+        }
         process.stdout.write(lines.join('\n') + '\n');
       }
-      process.exitCode = ok ? 0 : EXIT_REJECTED;
+      process.exitCode = ok ? EXIT_OK : EXIT_REJECTED;
     });
 }
