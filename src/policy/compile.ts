@@ -39,10 +39,15 @@ interface CRule { index: number; section: SectionName; conds: CCond[]; slots: nu
  */
 const MAX_STEPS = 1_000_000;
 
-/** Which actions each section may take (§3.4-3..5: authorization cannot issue to the token, issuance cannot fail it). */
-const ALLOWED: Record<SectionName, Action['kind'][]> = {
-  configurationrules: ['issueproperty'],
-  authorizationrules: ['permit', 'deny', 'add'],
+/**
+ * What each section's actions can do (MS docs policy-version-1-0, spec §3.4-3..5): authorization rules "can be
+ * used to fail attestation" but "no claims can be issued from this section to the response token"; issuance rules
+ * "can't be used to fail attestation". Anything else is accepted with a warning and has only the effect the
+ * section allows: issue outside issuancerules acts as add, permit/deny outside authorizationrules do nothing.
+ */
+const EFFECTIVE: Record<SectionName, Action['kind'][]> = {
+  configurationrules: ['issueproperty', 'add'],
+  authorizationrules: ['permit', 'deny', 'add', 'issueproperty'],
   issuancerules: ['issue', 'add', 'issueproperty'],
 };
 const VALUE_TYPES = new Set(['String', 'Integer', 'Boolean']);
@@ -106,7 +111,7 @@ class RuleCompiler {
   /** Slots bound by conditions before the one being compiled. */
   bound = 0;
 
-  constructor(private readonly errors: PolicyError[], private readonly ruleIdents: ReadonlySet<string>) {}
+  constructor(private readonly errors: PolicyError[], private readonly ruleIdents: ReadonlySet<string>, private readonly warnings: PolicyAst['warnings']) {}
 
   semantic(msg: string, pos: { line: number; column: number }, expected?: string): void {
     this.errors.push(new PolicyError('ERR_POLICY_SEMANTIC', msg, pos.line, pos.column, expected));
@@ -189,11 +194,10 @@ class RuleCompiler {
   }
 
   action(a: Action, section: SectionName): CAction {
-    if (!ALLOWED[section].includes(a.kind)) {
-      const why = section === 'authorizationrules' ? 'authorization rules cannot issue claims to the token (use add)'
-        : section === 'issuancerules' ? 'issuance rules cannot fail or permit attestation'
-        : 'configuration rules only set properties with issueproperty';
-      this.semantic(`${a.kind}() is not allowed in ${section}: ${why}`, a.pos, ALLOWED[section].join(', '));
+    if (!EFFECTIVE[section].includes(a.kind)) {
+      const why = a.kind === 'issue' ? 'only issuancerules issue claims to the token; here it acts as add()'
+        : `only authorizationrules can permit or deny; ${a.kind}() here has no effect`;
+      this.warnings.push({ message: `${a.kind}() in ${section}: ${why}`, pos: a.pos });
     }
     if (a.kind === 'permit' || a.kind === 'deny') return { kind: a.kind };
     if (a.claimRef !== undefined) {
@@ -257,9 +261,10 @@ export function compileAst(ast: PolicyAst, source: string, errors: PolicyError[]
   const compiled: Record<SectionName, CRule[]> = { configurationrules: [], authorizationrules: [], issuancerules: [] };
   const rules: RuleInfo[] = [];
   // Rules are numbered in document order; sections run in the fixed order of §3.4 whatever order they appear in.
+  const sectionWarnings: PolicyAst['warnings'] = [];
   const all: Rule[] = order.flatMap((s) => ast.sections[s] ?? []).sort((a, b) => a.pos.line - b.pos.line || a.pos.column - b.pos.column);
   for (const r of all) {
-    const rc = new RuleCompiler(errors, new Set(r.conditions.flatMap((c) => (c.ident !== undefined ? [c.ident] : []))));
+    const rc = new RuleCompiler(errors, new Set(r.conditions.flatMap((c) => (c.ident !== undefined ? [c.ident] : []))), sectionWarnings);
     const conds = r.conditions.map((c) => rc.condition(c));
     const action = rc.action(r.action, r.section);
     const index = rules.length;
@@ -269,7 +274,7 @@ export function compileAst(ast: PolicyAst, source: string, errors: PolicyError[]
   // Legacy `$` claims are derived only for policies that test one (spec §3.6).
   const legacy = all.some((r) => r.conditions.some((c) => c.props.some((p) => p.prop === 'type' && p.expr.kind === 'lit' && typeof p.expr.value === 'string' && p.expr.value.startsWith('$'))));
   const run = makeEvaluator(compiled, legacy);
-  const warnings = [...ast.warnings, ...lint(all)].sort((a, b) => a.pos.line - b.pos.line || a.pos.column - b.pos.column);
+  const warnings = [...ast.warnings, ...sectionWarnings, ...lint(all)].sort((a, b) => a.pos.line - b.pos.line || a.pos.column - b.pos.column);
   return {
     version: ast.version,
     source,
@@ -356,8 +361,9 @@ function makeEvaluator(sections: Record<SectionName, CRule[]>, legacy: boolean):
       matchedRules.push(rule.index);
       for (const c of made) {
         incoming.add(c);
-        if (rule.action.kind === 'issue') outgoing.add(c);
-        else if (rule.action.kind === 'issueproperty') props.add(c);
+        if (rule.action.kind === 'issue') {
+          if (rule.section === 'issuancerules') outgoing.add(c);
+        } else if (rule.action.kind === 'issueproperty') props.add(c);
       }
     };
 
@@ -375,7 +381,7 @@ function makeEvaluator(sections: Record<SectionName, CRule[]>, legacy: boolean):
       // Deny overrides permit; no permit means deny (§3.4-4).
       let permitted = false;
       for (const r of sections.authorizationrules) {
-        if (r.action.kind === 'add') { applyClaims(r); continue; }
+        if (r.action.make !== undefined) { applyClaims(r); continue; }
         if (!holds(r)) continue;
         matchedRules.push(r.index);
         if (r.action.kind === 'deny') return decision(false, `deny() fired: ${r.where}`);

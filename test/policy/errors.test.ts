@@ -75,8 +75,6 @@ test('unknown action, missing arguments, permit with arguments', () => {
   expectError('version=1.0;\nauthorizationrules{=>permit();};\nissuancerules{\n  => issue(type="a");\n};', 4, 6, 'ERR_POLICY_SEMANTIC', /needs both type= and value=/);
   expectError('version=1.0;\nauthorizationrules{=>permit();};\nissuancerules{\n  => issue(kind="a", value=1);\n};', 4, 12, 'ERR_POLICY_SYNTAX', /expected an argument of issue/);
   expectError('version=1.0;\nauthorizationrules{=>permit();};\nissuancerules{\n  => issue(type=="a", value=1);\n};', 4, 16, 'ERR_POLICY_SYNTAX', /use "=" to give type/);
-  expectError('version=1.0;\nauthorizationrules{=>permit();};\nissuancerules{\n  => permit();\n};', 4, 6, 'ERR_POLICY_SEMANTIC', /not allowed in issuancerules/);
-  expectError('version=1.0;\nauthorizationrules{=> issue(type="a", value=1);};', 2, 23, 'ERR_POLICY_SEMANTIC', /not allowed in authorizationrules/);
 });
 
 test('bad operators', () => {
@@ -119,7 +117,7 @@ test('strings: unterminated, typographic quotes, placeholders; located on the ri
 });
 
 test('checkPolicy reports every semantic error, in source order', () => {
-  const r = checkPolicy('version=1.0;\nauthorizationrules{[type=="a", value<"x"] => permit(); => issue(type="a", value=1);};\nissuancerules{=> issue(type="b", value=z.value);};');
+  const r = checkPolicy('version=1.0;\nauthorizationrules{[type=="a", value<"x"] => permit(); [type>="b"] => permit();};\nissuancerules{=> issue(type="b", value=z.value);};');
   assert.equal(r.ok, false);
   if (!r.ok) {
     assert.equal(r.errors.length, 3);
@@ -133,6 +131,16 @@ test('lenient mode accepts the doc typos with warnings, strict mode rejects them
   const r = checkPolicy(text, { lenient: true });
   assert.equal(r.ok, true);
   if (r.ok) assert.deepEqual(r.warnings.map((w) => [w.line, w.column]), [[3, 8], [4, 1]]);
+});
+
+test('actions without effect in their section are accepted with a located warning', () => {
+  const r = checkPolicy('version=1.0;\nauthorizationrules{=> issue(type="a", value=1); => permit();};\nissuancerules{\n  => deny();\n};');
+  assert.equal(r.ok, true);
+  if (r.ok) {
+    assert.deepEqual(r.warnings.map((w) => [w.line, w.column]), [[2, 23], [4, 6]]);
+    assert.match(r.warnings[0].message, /acts as add/);
+    assert.match(r.warnings[1].message, /no effect/);
+  }
 });
 
 test('lint warnings: upper-case hex MRSIGNER literal, issuing a claim the service owns', () => {

@@ -160,3 +160,12 @@ test('legacy $ claims are derived from the x-ms-sgx claims for the pre-GA polici
   assert.equal(permitted(p, { 'x-ms-sgx-svn': 3, 'x-ms-attestation-type': 'sgx' }), true);
   assert.equal(permitted(p, { 'x-ms-sgx-svn': 2, 'x-ms-attestation-type': 'sgx' }), false);
 });
+
+test('§3.4-5 issuance rules cannot fail attestation; authorization rules cannot issue to the token', () => {
+  const d = compilePolicy(v('authorizationrules{=>permit();}; issuancerules{=>deny(); =>issue(type="x", value=1);};')).evaluate([]);
+  assert.equal(d.permitted, true);
+  assert.deepEqual(issuedMap(d), { x: 1 });
+  const a = compilePolicy(v('authorizationrules{=>issue(type="early", value=1); [type=="early"]=>permit();}; issuancerules{c:[type=="early"]=>issue(type="late", value=c.value);};')).evaluate([]);
+  assert.equal(a.permitted, true);
+  assert.deepEqual(issuedMap(a), { late: 1 });
+});
