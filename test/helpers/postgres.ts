@@ -9,6 +9,12 @@ import { join } from 'node:path';
 export interface TestPostgres {
   url: string;
   port: number;
+  /** Runs SQL as the superuser through psql (for test setup such as ALTER DATABASE). */
+  psql(sql: string, database?: string): string;
+  /** Stops the server the way a crash does (pg_ctl -m immediate: no checkpoint, no flush), keeping its data. */
+  crash(): Promise<void>;
+  /** Starts the server again on the same port and data (after crash()); it replays its WAL first. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -71,11 +77,14 @@ export async function startPostgres(): Promise<TestPostgres> {
   const pgCtl = join(bin, 'pg_ctl');
   const stopNow = (mode: string): void => { spawnSync(...user.wrap(pgCtl, ['stop', '-D', data, '-m', mode, '-w'])); };
   let port = 0;
+  const startOn = (p: number): void => {
+    const opts = `-c listen_addresses=127.0.0.1 -c port=${p} -c unix_socket_directories=${dir} -c max_connections=100 -c fsync=on`;
+    run(user.wrap(pgCtl, ['start', '-D', data, '-l', log, '-w', '-t', '60', '-o', opts]), 'pg_ctl start', log);
+  };
   for (let attempt = 1; ; attempt++) {
     port = await freePort();
-    const opts = `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir} -c max_connections=100 -c fsync=on`;
     try {
-      run(user.wrap(pgCtl, ['start', '-D', data, '-l', log, '-w', '-t', '60', '-o', opts]), 'pg_ctl start', log);
+      startOn(port);
       break;
     } catch (e) {
       // The free port can be taken between the probe and the bind; try another.
@@ -94,6 +103,17 @@ export async function startPostgres(): Promise<TestPostgres> {
   return {
     url: `postgres://confkube@127.0.0.1:${port}/postgres`,
     port,
+    psql(sql, database = 'postgres') {
+      const r = spawnSync(join(bin, 'psql'), ['-X', '-q', '-t', '-A', '-v', 'ON_ERROR_STOP=1', '-h', '127.0.0.1', '-p', String(port), '-U', 'confkube', '-d', database, '-c', sql], { encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`psql failed: ${r.stderr}`);
+      return r.stdout.trim();
+    },
+    async crash() {
+      run(user.wrap(pgCtl, ['stop', '-D', data, '-m', 'immediate', '-w']), 'pg_ctl stop -m immediate', log);
+    },
+    async restart() {
+      startOn(port);
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
