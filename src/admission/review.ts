@@ -1,0 +1,120 @@
+import { ReviewError } from './errors.js';
+import { formatBytes, planPod, type MutateOptions, type PatchOp } from './mutate.js';
+import { POD_META_PATHS, POD_SPEC_PATHS, at, isObject, stringMap } from './pod-spec.js';
+import { checkSigner, type SignerLookups } from './signer-policy.js';
+
+export interface ClusterView extends SignerLookups {
+  /** The largest `sgx.intel.com/epc` a node offers (allocatable, else capacity); null when unknown. */
+  largestEpc(): Promise<{ bytes: number; node: string } | null>;
+}
+
+export interface ReviewOptions extends MutateOptions {
+  /** Cluster-wide trusted MRSIGNERs (lower-case hex). */
+  trustedMrSigners?: readonly string[];
+  cluster?: ClusterView | null;
+}
+
+export interface AdmissionResponse {
+  uid: string;
+  allowed: boolean;
+  patchType?: 'JSONPatch';
+  patch?: string;
+  warnings?: string[];
+  status?: { code: number; reason?: string; message: string };
+}
+
+export interface AdmissionReviewOut {
+  apiVersion: 'admission.k8s.io/v1';
+  kind: 'AdmissionReview';
+  response: AdmissionResponse;
+}
+
+export type ReviewMode = 'mutate' | 'validate';
+
+const MAX_WARNING = 256; // API server limit per warning (spec k8s-sgx.md §6.1)
+
+/** Parse and shape-check an AdmissionReview v1 request. */
+export function parseReview(body: unknown): { uid: string; request: Record<string, unknown> } {
+  if (!isObject(body)) throw new ReviewError('ERR_REVIEW_SHAPE', 'body is not a JSON object (expected an AdmissionReview)');
+  if (body.kind !== 'AdmissionReview') throw new ReviewError('ERR_REVIEW_KIND', `kind is ${JSON.stringify(body.kind ?? null)}, expected "AdmissionReview"`);
+  if (body.apiVersion !== 'admission.k8s.io/v1') {
+    throw new ReviewError('ERR_REVIEW_VERSION', `apiVersion is ${JSON.stringify(body.apiVersion ?? null)}, expected "admission.k8s.io/v1"`);
+  }
+  const request = body.request;
+  if (!isObject(request)) throw new ReviewError('ERR_REVIEW_SHAPE', 'AdmissionReview has no "request" object');
+  if (typeof request.uid !== 'string' || request.uid.length === 0) throw new ReviewError('ERR_REVIEW_SHAPE', 'AdmissionReview request has no "uid"');
+  return { uid: request.uid, request };
+}
+
+function allowed(uid: string, warnings: string[] = []): AdmissionResponse {
+  const r: AdmissionResponse = { uid, allowed: true };
+  if (warnings.length > 0) r.warnings = warnings.map((w) => (w.length > MAX_WARNING ? w.slice(0, MAX_WARNING - 1) + '…' : w));
+  return r;
+}
+
+/**
+ * Answer one AdmissionReview. Objects that do not ask for SGX are allowed with no patch whatever else is in
+ * them or wrong with them, and no cluster lookup happens for them. SGX objects are mutated (mode `mutate`) or
+ * checked (both modes): impossible EPC and signer policy.
+ */
+export async function reviewRequest(body: unknown, mode: ReviewMode, options: ReviewOptions = {}): Promise<AdmissionReviewOut> {
+  const { uid, request } = parseReview(body);
+  const response = await decide(uid, request, mode, options);
+  return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response };
+}
+
+async function decide(uid: string, request: Record<string, unknown>, mode: ReviewMode, options: ReviewOptions): Promise<AdmissionResponse> {
+  const op = request.operation;
+  if (op !== undefined && op !== 'CREATE' && op !== 'UPDATE') return allowed(uid);
+  const object = request.object;
+  if (!isObject(object)) return allowed(uid);
+  const kindField = isObject(request.kind) && typeof request.kind.kind === 'string' ? request.kind.kind : object.kind;
+  const kind = typeof kindField === 'string' ? kindField : '';
+  const specPath = POD_SPEC_PATHS[kind];
+  if (!specPath) return allowed(uid);
+  const spec = at(object, specPath);
+  const annotations = stringMap(at(object, [...POD_META_PATHS[kind], 'annotations']));
+  const plan = planPod(spec, annotations, specPath, options);
+  if (!plan.sgx) return allowed(uid);
+
+  const denials = [...plan.denials];
+  const warnings = [...plan.warnings];
+  const cluster = options.cluster ?? null;
+  if (plan.epcBytes > 0 && cluster) {
+    try {
+      const largest = await cluster.largestEpc();
+      if (largest && plan.epcBytes > largest.bytes) {
+        denials.push(`${kind} asks for ${formatBytes(plan.epcBytes)} of EPC on one node, but the largest SGX node (${largest.node}) offers ${formatBytes(largest.bytes)}`);
+      } else if (!largest) {
+        warnings.push('no node advertises sgx.intel.com/epc yet: the pod stays Pending until an SGX node joins');
+      }
+    } catch (e) {
+      warnings.push(`EPC size not checked: nodes could not be read (${(e as Error).message})`);
+    }
+  }
+  const namespace = typeof request.namespace === 'string' ? request.namespace : isObject(object.metadata) && typeof object.metadata.namespace === 'string' ? object.metadata.namespace : 'default';
+  const trusted = options.trustedMrSigners ?? [];
+  if (cluster || trusted.length > 0) {
+    const lookups: SignerLookups = cluster ?? {
+      namespaceAnnotations: async () => null,
+      configMapBytes: async () => {
+        throw new Error('no Kubernetes API configured');
+      },
+    };
+    const s = await checkSigner(annotations, namespace, trusted, lookups);
+    denials.push(...s.denials);
+    warnings.push(...s.warnings);
+  }
+  if (denials.length > 0) {
+    const r = allowed(uid, warnings);
+    r.allowed = false;
+    r.status = { code: 403, reason: 'Forbidden', message: `confkube: ${denials.join('; ')}` };
+    return r;
+  }
+  const r = allowed(uid, mode === 'mutate' ? warnings : []);
+  if (mode === 'mutate' && plan.ops.length > 0) {
+    r.patchType = 'JSONPatch';
+    r.patch = Buffer.from(JSON.stringify(plan.ops satisfies PatchOp[])).toString('base64');
+  }
+  return r;
+}
