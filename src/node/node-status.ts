@@ -98,8 +98,8 @@ export class NodeStatusReconciler {
     const backoff = new Backoff(this.cfg.backoff);
     while (!this.stopped) {
       try {
-        const node = await this.api.readNode({ name: this.cfg.nodeName });
-        await this.reconcile(node);
+        // Watch from the Node our own patches returned, so their events do not come back as news.
+        const node = await this.reconcile(await this.api.readNode({ name: this.cfg.nodeName }));
         this.firstResolve();
         if (backoff.attempts > 0) this.log.info('API server reachable again');
         backoff.reset();
@@ -120,6 +120,8 @@ export class NodeStatusReconciler {
     const resync = Math.max(1, Math.round((this.cfg.resyncMs ?? 300_000) / 1000));
     return new Promise<void>((resolve, reject) => {
       let failed: Error | null = null;
+      // Stopping must not wait for a watch request that has no response headers yet.
+      this.stopController.signal.addEventListener('abort', () => resolve(), { once: true });
       const w = new Watch(this.cfg.kubeConfig);
       w.watch('/api/v1/nodes', {
         fieldSelector: `metadata.name=${this.cfg.nodeName}`,
@@ -166,26 +168,29 @@ export class NodeStatusReconciler {
     });
   }
 
-  private async reconcile(node: V1Node): Promise<void> {
+  /** Bring one observed Node in line; returns the latest Node (a patch response or the input). */
+  private async reconcile(observed: V1Node): Promise<V1Node> {
+    let node = observed;
     const diff = labelDiff(node.metadata?.labels, this.cfg.labels);
     if (Object.keys(diff).length > 0) {
-      await this.api.patchNode({ name: this.cfg.nodeName, body: { metadata: { labels: diff } } },
+      node = await this.api.patchNode({ name: this.cfg.nodeName, body: { metadata: { labels: diff } } },
         setHeaderOptions('Content-Type', PatchStrategy.StrategicMergePatch));
       this.labelPatches++;
       this.log.info('labels patched', { labels: diff });
     }
     const want = this.cfg.epcBytes;
-    if (want === null) return;
+    if (want === null) return node;
     const have = capacityBytes(node);
-    if (have === want) return;
+    if (have === want) return node;
     const value = String(want);
     const body = node.status?.capacity
       ? [{ op: 'add', path: EPC_POINTER, value }]
       : [{ op: 'add', path: '/status/capacity', value: { [EPC_RESOURCE]: value } }];
-    await this.api.patchNodeStatus({ name: this.cfg.nodeName, body }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch));
+    node = await this.api.patchNodeStatus({ name: this.cfg.nodeName, body }, setHeaderOptions('Content-Type', PatchStrategy.JsonPatch));
     this.capacityPatches++;
     this.cfg.metrics?.countCapacityPatch();
     if (this.capacityPatches === 1 && have === null) this.log.info('EPC capacity asserted', { [EPC_RESOURCE]: value });
     else this.log.warn('EPC capacity was missing or changed; re-asserted', { [EPC_RESOURCE]: value, found: have });
+    return node;
   }
 }
