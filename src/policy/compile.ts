@@ -157,7 +157,7 @@ class RuleCompiler {
     const get = propGetter[p.prop];
     if (p.expr.kind === 'lit') {
       const lit = p.expr.value;
-      if (typeof lit !== 'number' && p.op !== '==' && p.op !== '!=') {
+      if (p.prop === 'value' && typeof lit !== 'number' && p.op !== '==' && p.op !== '!=') {
         this.semantic(`operator ${p.op} compares Integers; ${JSON.stringify(lit)} is a ${typeof lit === 'string' ? 'String' : 'Boolean'} (use == or !=)`, p.pos, '== or !=');
       }
       if (p.prop !== 'value' && typeof lit !== 'string') {
