@@ -2,12 +2,13 @@
 // `pg_ctl -m immediate` (no checkpoint, no WAL flush: what a crash leaves) while another process appends audit records.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { openStore } from '../../src/store/index.js';
+import { openStore, type Store } from '../../src/store/index.js';
 import { startPostgres } from '../helpers/postgres.js';
 import { spawnStoreChild } from './helpers/spawn.js';
 
 test('a server crash loses no acknowledged audit record, even where the database defaults to synchronous_commit=off', async () => {
   const pg = await startPostgres();
+  let survivor: Store | undefined;
   try {
     // An operator's asynchronous-commit default would let COMMIT return before the WAL is flushed (PostgreSQL docs
     // §30.4): the store must not inherit it for its own sessions.
@@ -15,6 +16,10 @@ test('a server crash loses no acknowledged audit record, even where the database
     pg.psql('ALTER DATABASE lazy SET synchronous_commit = off');
     assert.equal(pg.psql('SHOW synchronous_commit', 'lazy'), 'off');
     const url = pg.url.replace(/\/postgres$/, '/lazy');
+
+    // A store open across the crash, as a running service replica's would be.
+    survivor = await openStore(url);
+    await survivor.setPolicy({ attestationType: 'SgxEnclave', text: 'before', jws: 'j', hash: 'h', setAt: 1, setBy: 'x' });
 
     const appender = spawnStoreChild(['append', url, '8']);
     try {
@@ -30,7 +35,12 @@ test('a server crash loses no acknowledged audit record, even where the database
       return { id: Number(id), tokenId: tokenId! };
     });
 
+    await survivor.policyVersion().then(
+      () => assert.fail('a call while the server is down must fail'),
+      (e: { code?: string }) => assert.equal(e.code, 'ERR_STORE_UNAVAILABLE'));
     await pg.restart();
+    // The pool dropped its dead connections: the replica's store works again without being reopened.
+    assert.equal((await survivor.getPolicy('SgxEnclave'))?.text, 'before');
     const s = await openStore(url);
     try {
       const stored = new Map((await s.queryAudit({ limit: 1_000_000 })).map((r) => [r.tokenId, r.id]));
@@ -40,6 +50,7 @@ test('a server crash loses no acknowledged audit record, even where the database
       await s.close();
     }
   } finally {
+    await survivor?.close();
     await pg.stop();
   }
 });
