@@ -15,6 +15,7 @@ import { certificateRoutes } from './routes/certificates.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { pccsRoutes } from './routes/pccs.js';
 import { policyRoutes } from './routes/policies.js';
+import { KeyReleaseError, keyReleaseRoutes, type ReleasableKey } from '../keyrelease/index.js';
 
 export interface ServiceOptions {
   /** Canonical public base URL, no trailing slash: `iss`, `jku` prefix, OpenID issuer, signing cert CN (spec §1). */
@@ -37,6 +38,8 @@ export interface ServiceOptions {
   policyPollMs?: number;
   /** Warnings at start (simulation mode). Default: stderr. */
   warn?: (msg: string) => void;
+  /** Secrets released only to enclaves whose token satisfies the key's release policy (src/keyrelease). */
+  releasableKeys?: ReleasableKey[];
   /** Collect process metrics (off in tests that build many services). */
   defaultMetrics?: boolean;
 }
@@ -112,7 +115,7 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
 
   // Every failure leaves in MAA's CloudError shape; bad input is a 4xx, never a 500 (STYLE.md "Errors").
   app.setErrorHandler((err: FastifyError | AttestationError | Error, _req, reply) => {
-    if (err instanceof AttestationError) return reply.code(err.status).send(cloudError(err.maaCode, err.message));
+    if (err instanceof AttestationError || err instanceof KeyReleaseError) return reply.code(err.status).send(cloudError(err.maaCode, err.message));
     if (err instanceof CollateralUnavailableError) return reply.code(400).send(cloudError('CollateralUnavailable', err.message));
     const fe = err as FastifyError;
     if (fe.validation) return reply.code(400).send(cloudError('InvalidParameter', `request ${fe.validationContext ?? ''}: ${fe.message}`));
@@ -132,6 +135,19 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
   policyRoutes(app, ctx);
   certificateRoutes(app, ctx);
   pccsRoutes(app, ctx);
+  // Key release lives apart from attestation (STYLE.md: Trustee keeps the key broker apart); it only reads tokens.
+  keyReleaseRoutes(app, {
+    baseUrl, now, jwks: () => keyring.jwks(),
+    keys: new Map((o.releasableKeys ?? []).map((k) => [k.name, k])),
+    audit: async (r) => {
+      const c = r.claims ?? {};
+      const str = (k: string): string | null => (typeof c[k] === 'string' ? (c[k] as string) : null);
+      await o.store.appendAudit({
+        time: now(), clientAddress: r.clientAddress, attestationType: `keyrelease/${r.name}`, mrEnclave: str('x-ms-sgx-mrenclave'), mrSigner: str('x-ms-sgx-mrsigner'),
+        tcbStatus: str('x-ms-sgx-tcb-status'), decision: r.decision, policyHash: str('x-ms-policy-hash'), tokenId: str('jti'), simulated: c['x-ms-sgx-is-simulated'] === true, reason: r.reason,
+      });
+    },
+  });
   app.get('/metrics', async (_req, reply) => {
     for (const r of await o.store.listCollateral()) {
       metrics.collateralAge.set({ key: r.key }, (now() - r.fetchedAt) / 1000);

@@ -113,7 +113,7 @@ test('property: random bodies, content types and queries on every route never pr
     ['PUT', '/policies/SgxEnclave'], ['POST', '/policies/SgxEnclave:reset'], ['GET', '/policies/OpenEnclave'],
     ['POST', '/certificates:add'], ['POST', '/certificates:remove'], ['GET', '/certificates'],
     ['GET', '/certs'], ['GET', '/.well-known/openid-configuration'], ['GET', '/sgx/certification/v4/tcb'],
-    ['GET', '/sgx/certification/v4/pckcrl'], ['GET', '/metrics'],
+    ['GET', '/sgx/certification/v4/pckcrl'], ['GET', '/metrics'], ['POST', '/keys/none/release'],
   ];
   const jsonish = fc.oneof(
     fc.json(),

@@ -27,6 +27,7 @@ export interface ServeFlags {
   simulation?: string;
   verifyAt?: string;
   bodyLimit?: string;
+  releaseKey: string[];
 }
 
 /** `host:port` → parts; 127.0.0.1 unless told otherwise (servers bind loopback by default). */
@@ -59,6 +60,18 @@ export async function startFromFlags(f: ServeFlags): Promise<{ url: string; clos
   if (!tls) process.stderr.write(`confkube: WARNING: no --tls-key/--tls-cert: serving plain HTTP on ${baseUrl} (only behind a TLS-terminating proxy; the Azure SDKs require HTTPS)\n`);
   const sqlitePath = /^sqlite:(.+)$/.exec(f.store)?.[1] ?? (/^[a-z]+:\/\//i.test(f.store) ? null : f.store);
   if (sqlitePath) mkdirSync(dirname(resolve(sqlitePath)), { recursive: true });
+  const { parseReleasePolicy } = await import('../../keyrelease/index.js');
+  const releasableKeys = f.releaseKey.map((spec) => {
+    const m = /^([A-Za-z0-9_-]{1,127})=([^:]+):(.+)$/.exec(spec);
+    if (!m) throw new UsageError(`--release-key: expected NAME=SECRET_FILE:POLICY_FILE, got ${JSON.stringify(spec)}`);
+    let policy;
+    try {
+      policy = parseReleasePolicy(JSON.parse(readText(m[3], 'release policy')));
+    } catch (e) {
+      throw new UsageError(`--release-key ${m[1]}: ${(e as Error).message}`);
+    }
+    return { name: m[1], secret: readInputFile(m[2], 'secret'), policy };
+  });
   const store = await openServiceStore(f.store);
   const svc = await createAttestationService({
     baseUrl, store, engine: await loadPolicyEngine(),
@@ -68,6 +81,7 @@ export async function startFromFlags(f: ServeFlags): Promise<{ url: string; clos
     adminTokens: f.adminToken,
     policySigners: f.policySigner.map((p) => readText(p, 'policy signer certificate')),
     ...(f.bodyLimit ? { bodyLimit: Number(f.bodyLimit) } : {}),
+    releasableKeys,
     defaultMetrics: true,
   });
   await svc.app.listen({ host, port });
@@ -161,6 +175,7 @@ export function register(program: Command): void {
     .option('--simulation <dir>', 'trust the simulated SGX platform kept in DIR, created if absent (development only; off by default)')
     .option('--verify-at <iso>', 'verify quotes and collateral at this time instead of now (offline replay)')
     .option('--body-limit <bytes>', 'largest request body')
+    .option('--release-key <name=secret:policy>', 'secure key release: the secret in SECRET_FILE goes only to enclaves whose token satisfies the SKR policy in POLICY_FILE (repeatable)', collect, [])
     .action(async (opts: ServeFlags) => {
       const s = await startFromFlags(opts);
       process.stdout.write(`confkube attestation service listening on ${s.url}\n`);

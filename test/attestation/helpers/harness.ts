@@ -6,6 +6,7 @@ import { createAttestationService, createTlsCertificate, type AttestationService
 import { fileURLToPath } from 'node:url';
 import { MemoryStore } from './memory-store.js';
 import { policyEngine } from '../../../src/attestation/runtime.js';
+import type { ReleasableKey } from '../../../src/keyrelease/index.js';
 
 export const FIXTURES = fileURLToPath(new URL('../../fixtures/attestation/', import.meta.url));
 /** automata_2025-08 case (README): verified at its collateral's issue time. */
@@ -35,7 +36,7 @@ let tls: { key: string; cert: string } | null = null;
 /** The service under test over HTTPS on 127.0.0.1 with a throwaway self-signed certificate. */
 export async function startService(o: {
   store?: AttestationStore; engine?: PolicyEngine; nowMs?: number; collateral?: CollateralOptions;
-  adminTokens?: string[]; policySigners?: string[]; bodyLimit?: number; policyPollMs?: number; closeStore?: boolean; plain?: boolean; now?: () => number; warn?: (m: string) => void;
+  adminTokens?: string[]; policySigners?: string[]; bodyLimit?: number; policyPollMs?: number; closeStore?: boolean; plain?: boolean; now?: () => number; warn?: (m: string) => void; releasableKeys?: ReleasableKey[];
 } = {}): Promise<Running> {
   tls ??= await createTlsCertificate(['127.0.0.1', 'localhost']);
   const dir = mkdtempSync(join(tmpdir(), 'confkube-svc-'));
@@ -54,6 +55,7 @@ export async function startService(o: {
     ...(o.bodyLimit ? { bodyLimit: o.bodyLimit } : {}),
     policyPollMs: o.policyPollMs ?? 0,
     warn: o.warn ?? (() => undefined),
+    ...(o.releasableKeys ? { releasableKeys: o.releasableKeys } : {}),
   });
   await svc.app.listen({ host: '127.0.0.1', port });
   return {
