@@ -36,6 +36,7 @@ export interface SgxsMeasurement {
 const PAGE = 4096n;
 const CHUNK = 256n;
 const BLOCK = 64;
+const BATCH = 64 * 1024;
 
 const tag = (s: string) => Uint8Array.from(Buffer.from(s.padEnd(8, '\0'), 'latin1'));
 const ECREATE = tag('ECREATE');
@@ -97,9 +98,9 @@ export function parseSgxs(stream: Uint8Array): SgxsStream {
   while (r.remaining > 0) {
     const at = r.pos;
     const blk = r.bytes(BLOCK, 'measurement block');
-    const offset = new DataView(blk.buffer, blk.byteOffset, BLOCK).getBigUint64(8, true);
+    const offset = r.view.getBigUint64(at + 8, true);
     if (tagIs(blk, EADD)) {
-      const flags = new DataView(blk.buffer, blk.byteOffset, BLOCK).getBigUint64(16, true);
+      const flags = r.view.getBigUint64(at + 16, true);
       if (offset % PAGE !== 0n || offset >= size) throw new SgxsError('ERR_SGXS_FORMAT', `EADD at offset ${at}: page offset ${hex(offset)} is not a page inside the ${hex(size)}-byte enclave`);
       if (added.has(offset)) throw new SgxsError('ERR_SGXS_FORMAT', `EADD at offset ${at}: page ${hex(offset)} added twice`);
       checkSecinfo(flags, at);
@@ -142,29 +143,41 @@ function checkSecinfo(flags: bigint, at: number): void {
 /**
  * MRENCLAVE recomputed from the parsed fields, the way EINIT finalises the hash the CPU built: each block is
  * written anew (spec sigstruct-epc.md §1.4), never copied from the input. UNMEASRD data is not hashed.
+ * Blocks are batched so the hash sees large updates (one update per 320-byte EEXTEND costs more than the hashing).
  */
 export function mrEnclaveOf(s: Pick<SgxsStream, 'ssaFrameSize' | 'size' | 'records'>): Uint8Array {
   const h = createHash('sha256');
-  const b = Buffer.alloc(BLOCK);
-  b.set(ECREATE, 0);
-  b.writeUInt32LE(s.ssaFrameSize, 8);
-  b.writeBigUInt64LE(s.size, 12);
-  h.update(b);
+  const batch = Buffer.alloc(BATCH);
+  let n = 0;
+  const block = (t: Uint8Array): number => {
+    if (n + BLOCK + Number(CHUNK) > BATCH) {
+      h.update(batch.subarray(0, n));
+      n = 0;
+    }
+    batch.fill(0, n, n + BLOCK);
+    batch.set(t, n);
+    const at = n;
+    n += BLOCK;
+    return at;
+  };
+  let at = block(ECREATE);
+  batch.writeUInt32LE(s.ssaFrameSize, at + 8);
+  batch.writeBigUInt64LE(s.size, at + 12);
   for (const rec of s.records) {
     if (rec.op === 'UNMEASRD') continue;
-    b.fill(0);
     if (rec.op === 'EADD') {
-      b.set(EADD, 0);
-      b.writeBigUInt64LE(rec.offset, 8);
-      b.writeBigUInt64LE(rec.secinfoFlags, 16);
-      h.update(b);
+      at = block(EADD);
+      batch.writeBigUInt64LE(rec.offset, at + 8);
+      batch.writeBigUInt64LE(rec.secinfoFlags, at + 16);
     } else {
-      b.set(EEXTEND, 0);
-      b.writeBigUInt64LE(rec.offset, 8);
-      h.update(b);
-      h.update(rec.data);
+      if (rec.data.length !== Number(CHUNK)) throw new SgxsError('ERR_SGXS_FORMAT', `EEXTEND record for chunk ${hex(rec.offset)} has ${rec.data.length} data bytes, not 256`);
+      at = block(EEXTEND);
+      batch.writeBigUInt64LE(rec.offset, at + 8);
+      batch.set(rec.data, n);
+      n += rec.data.length;
     }
   }
+  h.update(batch.subarray(0, n));
   return new Uint8Array(h.digest());
 }
 
