@@ -1,6 +1,7 @@
 // Store URLs and unreachable databases. The PostgreSQL cases use a real server started from the Debian package
 // binaries (test/helpers/postgres.ts), and a port on 127.0.0.1 where nothing listens.
 import { test } from 'node:test';
+import fc from 'fast-check';
 import assert from 'node:assert/strict';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -64,6 +65,25 @@ test('bad store URLs are ERR_STORE_URL, from parseStoreUrl and from openStore, a
     assert.throws(() => parseStoreUrl(url), (e: Error & { code?: string }) => e.code === 'ERR_STORE_URL' && msg.test(e.message) && !e.message.includes('hunter2'), url);
     await rejectsWith(openStore(url), 'ERR_STORE_URL', msg, 'hunter2');
   }
+});
+
+test('property: any string is a location or ERR_STORE_URL, never another error; a password never shows', () => {
+  const password = 'pw-7f3a9c';
+  fc.assert(fc.property(fc.oneof(
+    fc.string(),
+    fc.string().map((s) => `sqlite:${s}`),
+    fc.string().map((s) => `postgres://u:${password}@${s}`),
+    fc.webUrl().map((u) => u.replace(/^https?:/, 'postgresql:').replace('//', `//u:${password}@`)),
+  ), (url) => {
+    try {
+      const loc = parseStoreUrl(url);
+      if (loc.kind === 'postgres') assert.ok(!loc.redacted.includes(password), loc.redacted);
+      else assert.ok(loc.path.length > 0);
+    } catch (e) {
+      assert.equal((e as { code?: string }).code, 'ERR_STORE_URL', String(e));
+      assert.ok(!(e as Error).message.includes(password), (e as Error).message);
+    }
+  }), { numRuns: 2000 });
 });
 
 test('SQLite: a missing folder, a folder, and a file that is not a database are ERR_STORE_UNAVAILABLE', async () => {
