@@ -1,0 +1,83 @@
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { KubeCluster, reviewRequest } from '../../src/admission/index.js';
+import { fixtureBytes } from '../helpers/fixtures.js';
+import { AdmissionApiPeer } from './apiserver-peer.js';
+import { asKind, reviewFor } from './helpers.js';
+import { ordinaryCorpus } from './corpus.js';
+
+const LE_SIGNER = 'acb77012053e05a63d413b8bbae8fb6c5d73b3f2996d91c43bbbf90959c0f8d4';
+const FORTANIX_SIGNER = 'fb4bab3d6036ac1d730fa83d7366df1dd2dfeac194ef335d6854d8a6c6475542';
+
+const peer = new AdmissionApiPeer();
+let cluster: KubeCluster;
+
+before(async () => {
+  peer.addSgxNode('aks-dcsv2-0', '168Mi');
+  peer.addSgxNode('aks-dcsv3-0', '64Gi');
+  peer.nodes.push({ ...(peer.nodes[0] as object), metadata: { name: 'plain-0' }, status: { capacity: { cpu: '4' } } });
+  peer.addNamespace('default');
+  peer.addNamespace('enclaves', { 'confkube.io/trusted-mrsigners': `${LE_SIGNER}, ${'00'.repeat(32)}` });
+  const le = fixtureBytes('admission/intel-le-prod-css_sgx-2.25.bin');
+  const broken = Uint8Array.from(le);
+  broken[1026] ^= 1;
+  peer.addConfigMap('enclaves', 'le', { 'enclave.sig': le });
+  peer.addConfigMap('enclaves', 'fortanix', { 'enclave.sig': fixtureBytes('admission/fortanix-test_enclave.sig') });
+  peer.addConfigMap('enclaves', 'tampered', { 'enclave.sig': broken });
+  peer.addConfigMap('enclaves', 'junk', { 'enclave.sig': new Uint8Array(100) });
+  await peer.start();
+  cluster = new KubeCluster(peer.kubeConfig(), { ttlMs: 60_000 });
+});
+after(() => peer.stop());
+
+function sgxPod(namespace: string, annotations: Record<string, string>, epc = '10Mi') {
+  const p = asKind('Pod', { metadata: { annotations }, spec: { containers: [{ name: 'app', image: 'x', resources: { limits: { 'sgx.intel.com/epc': epc } } }] } });
+  (p.metadata as Record<string, unknown>).namespace = namespace;
+  return p;
+}
+
+test('largest node EPC is read through the API (allocatable, cached) and bounds the request', async () => {
+  assert.deepEqual(await cluster.largestEpc(), { bytes: 64 * 2 ** 30, node: 'aks-dcsv3-0' });
+  const calls = peer.calls.length;
+  await cluster.largestEpc();
+  assert.equal(peer.calls.length, calls, 'second read is served from the cache');
+  const r = await reviewRequest(reviewFor(sgxPod('default', {}, '65Gi')), 'validate', { cluster });
+  assert.equal(r.response.allowed, false);
+  assert.match(r.response.status!.message, /65Gi.*aks-dcsv3-0.*64Gi/);
+  assert.equal((await reviewRequest(reviewFor(sgxPod('default', {}, '64Gi')), 'validate', { cluster })).response.allowed, true);
+});
+
+test('signer policy: declared MRSIGNER against the namespace list; SIGSTRUCTs from ConfigMaps are verified', async () => {
+  const ok = await reviewRequest(reviewFor(sgxPod('enclaves', { 'confkube.io/mrsigner': LE_SIGNER.toUpperCase(), 'confkube.io/sigstruct': 'le/enclave.sig' })), 'validate', { cluster });
+  assert.equal(ok.response.allowed, true, JSON.stringify(ok.response.status));
+  const untrusted = await reviewRequest(reviewFor(sgxPod('enclaves', { 'confkube.io/mrsigner': FORTANIX_SIGNER })), 'validate', { cluster });
+  assert.equal(untrusted.response.allowed, false);
+  assert.match(untrusted.response.status!.message, /not trusted in namespace "enclaves"/);
+  const otherSigner = await reviewRequest(reviewFor(sgxPod('enclaves', { 'confkube.io/mrsigner': LE_SIGNER, 'confkube.io/sigstruct': 'fortanix/enclave.sig' })), 'validate', { cluster });
+  assert.equal(otherSigner.response.allowed, false);
+  assert.match(otherSigner.response.status!.message, new RegExp(`signed by MRSIGNER ${FORTANIX_SIGNER}, the pod declares ${LE_SIGNER}`));
+  const tampered = await reviewRequest(reviewFor(sgxPod('enclaves', { 'confkube.io/sigstruct': 'tampered/enclave.sig' })), 'validate', { cluster });
+  assert.equal(tampered.response.allowed, false);
+  assert.match(tampered.response.status!.message, /does not verify/);
+  const junk = await reviewRequest(reviewFor(sgxPod('enclaves', { 'confkube.io/sigstruct': 'junk/enclave.sig' })), 'validate', { cluster });
+  assert.match(junk.response.status!.message, /ERR_ENCLAVE_FORMAT/);
+  const missing = await reviewRequest(reviewFor(sgxPod('enclaves', { 'confkube.io/sigstruct': 'nope/enclave.sig' })), 'validate', { cluster });
+  assert.equal(missing.response.allowed, false);
+  assert.match(missing.response.status!.message, /could not be read.*404/);
+  // Cluster-wide list applies in every namespace; without any list a declared signer passes.
+  const clusterList = await reviewRequest(reviewFor(sgxPod('default', { 'confkube.io/mrsigner': FORTANIX_SIGNER })), 'validate', { cluster, trustedMrSigners: [LE_SIGNER] });
+  assert.equal(clusterList.response.allowed, false);
+  const noList = await reviewRequest(reviewFor(sgxPod('default', { 'confkube.io/mrsigner': FORTANIX_SIGNER, 'confkube.io/sigstruct': 'fortanix/enclave.sig' }).valueOf()), 'validate', { cluster });
+  assert.equal(noList.response.allowed, false, 'the ConfigMap lives in "enclaves", not "default"');
+  const bad = await reviewRequest(reviewFor(sgxPod('enclaves', { 'confkube.io/mrsigner': 'xyz' })), 'validate', { cluster });
+  assert.match(bad.response.status!.message, /64 hex digits/);
+});
+
+test('ordinary pods never reach the API server, even with a cluster configured', async () => {
+  const before = peer.calls.length;
+  for (const { object } of ordinaryCorpus().slice(0, 50)) {
+    const r = await reviewRequest(reviewFor(object), 'validate', { cluster: new KubeCluster(peer.kubeConfig()) });
+    assert.equal(r.response.allowed, true);
+  }
+  assert.equal(peer.calls.length, before);
+});
