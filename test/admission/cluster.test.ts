@@ -67,7 +67,7 @@ test('signer policy: declared MRSIGNER against the namespace list; SIGSTRUCTs fr
   // Cluster-wide list applies in every namespace; without any list a declared signer passes.
   const clusterList = await reviewRequest(reviewFor(sgxPod('default', { 'confkube.io/mrsigner': FORTANIX_SIGNER })), 'validate', { cluster, trustedMrSigners: [LE_SIGNER] });
   assert.equal(clusterList.response.allowed, false);
-  const noList = await reviewRequest(reviewFor(sgxPod('default', { 'confkube.io/mrsigner': FORTANIX_SIGNER, 'confkube.io/sigstruct': 'fortanix/enclave.sig' }).valueOf()), 'validate', { cluster });
+  const noList = await reviewRequest(reviewFor(sgxPod('default', { 'confkube.io/mrsigner': FORTANIX_SIGNER, 'confkube.io/sigstruct': 'fortanix/enclave.sig' })), 'validate', { cluster });
   assert.equal(noList.response.allowed, false, 'the ConfigMap lives in "enclaves", not "default"');
   const bad = await reviewRequest(reviewFor(sgxPod('enclaves', { 'confkube.io/mrsigner': 'xyz' })), 'validate', { cluster });
   assert.match(bad.response.status!.message, /64 hex digits/);
