@@ -85,3 +85,23 @@ test('generated well-formed policies compile and evaluate', () => {
     assertTotal(text, false);
   }), { numRuns: 2000 });
 });
+
+test('every compilable corpus policy evaluates arbitrary JSON claims without throwing', () => {
+  const compiled = corpus.flatMap((t) => {
+    for (const lenient of [false, true]) if (checkPolicy(t, { lenient }).ok) return [compilePolicy(t, { lenient })];
+    return [];
+  });
+  assert.ok(compiled.length >= 25);
+  const key = fc.constantFrom('x-ms-sgx-svn', 'x-ms-sgx-mrsigner', 'x-ms-sgx-is-debuggable', 'x-ms-attestation-type', 'events', 'bootEvents',
+    'secureBootEnabled', 'aikValidated', 'OSName', 'enclaveSvn', '$is-debuggable', 'efiConfigVariables');
+  const value = fc.oneof(fc.jsonValue({ maxDepth: 3 }), fc.jsonValue({ maxDepth: 3 }).map((v) => JSON.stringify(v)));
+  const asMap = fc.dictionary(key, value, { maxKeys: 8 });
+  const asArray = fc.array(fc.record({ type: key, value, issuer: fc.constantFrom('AttestationService', 'CustomClaim', 'AttestationPolicy') }), { maxLength: 8 });
+  fc.assert(fc.property(fc.oneof(asMap, asArray), (claims) => {
+    for (const p of compiled) {
+      const d = p.evaluate(claims);
+      assert.equal(typeof d.permitted, 'boolean');
+      if (!d.permitted) assert.deepEqual(d.issuedClaims, []);
+    }
+  }), { numRuns: 1000 });
+});
