@@ -1,4 +1,4 @@
-import { ByteReader, isAllZero } from '../lib/bytes.js';
+import { ByteReader, isAllZero, readU32LE } from '../lib/bytes.js';
 import { ConfkubeError } from '../lib/errors.js';
 import { elfSections, isElf, type ElfSection } from './elf.js';
 import { parseSigstruct, SIGSTRUCT_HEADER, SIGSTRUCT_HEADER2, SIGSTRUCT_SIZE, type Sigstruct } from './sigstruct.js';
@@ -34,10 +34,11 @@ const OE_SIGSTRUCT_OFFSETS = [144, 96, 48];
  */
 export function findSigstructs(file: Uint8Array): FoundSigstruct[] {
   if (!isElf(file)) {
-    if (file.length !== SIGSTRUCT_SIZE) {
-      throw new EnclaveFileError('ERR_ENCLAVE_FORMAT', `not an ELF enclave and not a raw SIGSTRUCT (${file.length} bytes; a SIGSTRUCT has ${SIGSTRUCT_SIZE})`);
-    }
-    return [{ source: 'sigstruct', offset: 0, sigstruct: parseSigstruct(file, 0) }];
+    if (file.length === SIGSTRUCT_SIZE) return [{ source: 'sigstruct', offset: 0, sigstruct: parseSigstruct(file, 0) }];
+    // A Windows SDK enclave (.signed.dll) keeps the same metadata_t blocks in a PE section.
+    const scanned = scanSdkMetadata(file);
+    if (scanned.length > 0) return scanned;
+    throw new EnclaveFileError('ERR_ENCLAVE_FORMAT', `not an ELF enclave, not a raw SIGSTRUCT (${file.length} bytes; a SIGSTRUCT has ${SIGSTRUCT_SIZE}) and no SGX SDK metadata inside`);
   }
   const sections = elfSections(file);
   const meta = sections.find((s) => s.name === '.note.sgxmeta');
@@ -45,6 +46,8 @@ export function findSigstructs(file: Uint8Array): FoundSigstruct[] {
   // Early Open Enclave releases left `.oeinfo` unsigned and wrote the signed copy to `.oesign`.
   const oe = ['.oesign', '.oeinfo'].map((n) => sections.find((s) => s.name === n)).filter((s): s is ElfSection => s !== undefined);
   if (oe.length > 0) return [openEnclave(file, oe)];
+  const scanned = scanSdkMetadata(file);
+  if (scanned.length > 0) return scanned;
   throw new EnclaveFileError('ERR_ENCLAVE_UNSIGNED', 'ELF file has neither .note.sgxmeta (Intel SGX SDK) nor .oeinfo (Open Enclave / EGo): not a signed SGX enclave');
 }
 
@@ -90,6 +93,32 @@ function sdkMetadata(file: Uint8Array, sec: ElfSection): FoundSigstruct[] {
   return out;
 }
 
+const METADATA_MAGIC_BYTES = Buffer.from('4c0e5d639402a886', 'hex');
+
+/**
+ * Metadata blocks found by their magic rather than by section: for SDK enclaves in other containers (PE) or
+ * with renamed sections. A hit counts only when a whole metadata_t with SIGSTRUCT headers at +64 is there;
+ * the blocks that follow it back to back are read too.
+ */
+function scanSdkMetadata(file: Uint8Array): FoundSigstruct[] {
+  const buf = Buffer.from(file.buffer, file.byteOffset, file.byteLength);
+  const minBlock = METADATA_CSS_OFFSET + SIGSTRUCT_SIZE;
+  for (let hit = buf.indexOf(METADATA_MAGIC_BYTES); hit >= 0; hit = buf.indexOf(METADATA_MAGIC_BYTES, hit + 1)) {
+    const out: FoundSigstruct[] = [];
+    let p = hit;
+    while (p + minBlock <= file.length && readU64(file, p) === METADATA_MAGIC) {
+      const size = readU32LE(file, p + 16);
+      const css = p + METADATA_CSS_OFFSET;
+      if (size < minBlock || p + size > file.length || !startsWith(file, css, SIGSTRUCT_HEADER) || !startsWith(file, css + 24, SIGSTRUCT_HEADER2)) break;
+      const version = readU64(file, p + 8);
+      out.push({ source: 'sgx-sdk', offset: css, sigstruct: parseSigstruct(file, css), metadataVersion: `${version >> 32n}.${version & 0xffffffffn}` });
+      p += size;
+    }
+    if (out.length > 0) return out;
+  }
+  return [];
+}
+
 /**
  * `.oeinfo` holds oe_sgx_enclave_properties_t: header.size (u32 at 0) is the size of the whole struct,
  * which ends with SIGSTRUCT ‖ end marker, so the SIGSTRUCT sits at size − 1816 in every release (144 at OE
@@ -116,7 +145,7 @@ function openEnclave(file: Uint8Array, candidates: ElfSection[]): FoundSigstruct
 
 function oeSigstructOffset(file: Uint8Array, sec: ElfSection): number | undefined {
   if (sec.size >= 4) {
-    const size = file[sec.offset] | (file[sec.offset + 1] << 8) | (file[sec.offset + 2] << 16) | (file[sec.offset + 3] * 0x1000000);
+    const size = readU32LE(file, sec.offset);
     if (size >= OE_MIN_PROPERTIES && size <= sec.size && readU64(file, sec.offset + size - 8) === OE_END_MARKER) {
       return sec.offset + size - 8 - SIGSTRUCT_SIZE;
     }

@@ -81,6 +81,21 @@ test('bad .note.sgxmeta contents: wrong name, no magic, block size too small or 
   assert.throws(() => findSigstructs(buildElf([{ name: '.note.sgxmeta', data: longDesc }])), (e: unknown) => e instanceof ConfkubeError && e.code === 'ERR_ENCLAVE_TRUNCATED');
 });
 
+test('SDK metadata found by its magic: a PE (Windows .signed.dll) container and a renamed ELF section', () => {
+  // A PE file starts with "MZ"; the metadata_t blocks sit in one of its sections. Only the blocks matter here.
+  const pe = Buffer.alloc(0x3000);
+  pe.write('MZ', 0, 'latin1');
+  const blocks = Buffer.concat([metadataBlock(le225, 2, 1), metadataBlock(le225, 1, 4)]);
+  const padded = Buffer.concat([pe, blocks, Buffer.alloc(100)]);
+  const found = findSigstructs(new Uint8Array(padded));
+  assert.deepEqual(found.map((f) => [f.source, f.offset, f.metadataVersion]), [['sgx-sdk', 0x3000 + 64, '2.1'], ['sgx-sdk', 0x3000 + 4136 + 64, '1.4']]);
+  const renamed = findSigstructs(buildElf([{ name: '.sgxmeta', data: sgxMetaNote([metadataBlock(le17, 1, 4)]) }]));
+  assert.equal(toHex(renamed[0].sigstruct.mrEnclave), expected['intel-le-prod-css_sgx-1.7.bin'].mrenclave_enclavehash);
+  // The magic alone, without a SIGSTRUCT behind it, is not a hit.
+  const decoy = Buffer.concat([pe, Buffer.from(metadataBlock(new Uint8Array(1808), 1, 4))]);
+  assert.equal(codeOf(() => findSigstructs(new Uint8Array(decoy))), 'ERR_ENCLAVE_FORMAT');
+});
+
 /** A minimal little-endian ELF32 with one section (the SDK signs 32-bit enclaves too); gABI offsets. */
 function elf32(name: string, data: Uint8Array): Uint8Array {
   const strtab = Buffer.from(`\0${name}\0.shstrtab\0`, 'latin1');
@@ -231,6 +246,17 @@ test('fast-check: findSigstructs on random bytes, ELF-looking bytes and random e
         v.setUint16(0x2e, 40, true);
         v.setUint16(0x30, shnum, true);
       }
+      codeOf(() => findSigstructs(b));
+    }),
+    { numRuns: 10_000 },
+  );
+  const magic = Buffer.from('4c0e5d639402a886', 'hex');
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 2000, maxLength: 6000 }), fc.nat(), fc.boolean(), (b, at, withHeader) => {
+      const p = at % (b.length - 8);
+      b.set(magic, p);
+      if (withHeader && p + 64 + 40 <= b.length) b.set(le225.subarray(0, 40), p + 64);
+      b[0] = 0x4d;
       codeOf(() => findSigstructs(b));
     }),
     { numRuns: 10_000 },
