@@ -8,6 +8,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore, parseStoreUrl, redactUrl } from '../../src/store/index.js';
+import Database from 'better-sqlite3';
 import { startPostgres } from '../helpers/postgres.js';
 import { fixture } from './helpers/records.js';
 
@@ -95,6 +96,25 @@ test('SQLite: a missing folder, a folder, and a file that is not a database are 
     const notDb = join(dir, 'crl.db');
     writeFileSync(notDb, fixture('pck_platform_crl.der'));
     await rejectsWith(openStore(`sqlite:${notDb}`), 'ERR_STORE_UNAVAILABLE', /not a database/);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
+test('SQLite: the file is in WAL mode, and an appended record is visible to another connection when the append resolves', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'confkube-open-'));
+  try {
+    const path = join(dir, 'store.db');
+    const s = await openStore(`sqlite:${path}`);
+    const other = new Database(path, { readonly: true });
+    try {
+      assert.equal(other.pragma('journal_mode', { simple: true }), 'wal');
+      const id = await s.appendAudit({ time: 1, clientAddress: 'x', attestationType: 'SgxEnclave', mrEnclave: null, mrSigner: null, tcbStatus: null, decision: 'permit', policyHash: null, tokenId: 'seen', simulated: false });
+      assert.deepEqual(other.prepare('SELECT id, token_id FROM audit').all(), [{ id, token_id: 'seen' }]);
+    } finally {
+      other.close();
+      await s.close();
+    }
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
