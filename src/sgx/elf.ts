@@ -13,6 +13,7 @@ export interface ElfSection {
 }
 
 export const SHT_NOBITS = 8;
+const MAX_SECTION_NAME = 256;
 
 const ELF_MAGIC = [0x7f, 0x45, 0x4c, 0x46];
 
@@ -89,7 +90,9 @@ export function elfSections(b: Uint8Array): ElfSection[] {
   const name = (off: number): string => {
     if (off >= strtab.size) throw new ElfError('ERR_ELF_FORMAT', `section name offset ${off} lies outside the section name table`);
     let end = strtab.offset + off;
-    const limit = strtab.offset + strtab.size;
+    // Names that matter are short; the cap keeps a crafted table (65535 headers into one long unterminated
+    // name) linear instead of quadratic.
+    const limit = Math.min(strtab.offset + strtab.size, end + MAX_SECTION_NAME);
     while (end < limit && b[end] !== 0) end++;
     return Buffer.from(b.buffer, b.byteOffset + strtab.offset + off, end - strtab.offset - off).toString('latin1');
   };

@@ -214,6 +214,26 @@ test('not an enclave: other sizes, other ELF classes and encodings, broken secti
   assert.throws(() => findSigstructs(new Uint8Array(strndx)), /e_shstrndx 65535 is not a section/);
 });
 
+test('a crafted section table cannot make name lookup quadratic: names are read up to 256 bytes', () => {
+  // 4096 section headers all naming offset 0 of a 1 MiB string table with no NUL in it.
+  const shnum = 4096;
+  const strsz = 1 << 20;
+  const shoff = 64 + strsz;
+  const b = Buffer.alloc(shoff + shnum * 64);
+  b.set([0x7f, 0x45, 0x4c, 0x46, 2, 1, 1], 0);
+  b.fill(0x41, 64, 64 + strsz);
+  b.writeBigUInt64LE(BigInt(shoff), 0x28);
+  b.writeUInt16LE(64, 0x3a);
+  b.writeUInt16LE(shnum, 0x3c);
+  b.writeUInt32LE(3, shoff + 4);
+  b.writeBigUInt64LE(64n, shoff + 0x18);
+  b.writeBigUInt64LE(BigInt(strsz), shoff + 0x20);
+  const sections = elfSections(new Uint8Array(b));
+  assert.equal(sections.length, shnum);
+  assert.ok(sections.every((s) => s.name === 'A'.repeat(256)));
+  assert.equal(codeOf(() => findSigstructs(new Uint8Array(b))), 'ERR_ENCLAVE_UNSIGNED');
+});
+
 test('truncating the real signed enclave at every length gives a typed error', () => {
   const counts = new Map<string, number>();
   // 1.2 million errors: their stack traces are not what is under test.
