@@ -26,6 +26,9 @@ export function createWebhookServer(options: WebhookServerOptions = {}): Fastify
     ...(options.tls ? { https: { key: options.tls.key, cert: options.tls.cert } } : {}),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
 
+  // AdmissionReviews are JSON: anything else is 415, not a string the schema then rejects.
+  app.removeContentTypeParser('text/plain');
+
   app.setErrorHandler((err: Error & { statusCode?: number; code?: string }, _req, reply) => {
     if (err instanceof ReviewError) return reply.code(err.httpStatus).send(errorBody(err.code, err.message));
     const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : null;
