@@ -12,6 +12,7 @@ export interface Jwk { kty: 'RSA'; kid: string; x5c: string[]; n: string; e: str
  */
 export class Keyring {
   private keys: LoadedKey[] = [];
+  private loadedAt = 0;
 
   constructor(
     private readonly store: AttestationStore,
@@ -29,7 +30,16 @@ export class Keyring {
     }
   }
 
+  /**
+   * For /certs: replicas that started together may each have created a key; publish what the store holds now
+   * (at most one query a second) so a token signed by any replica verifies against any replica's JWKS.
+   */
+  async reloadIfOlderThan(ms: number): Promise<void> {
+    if (Date.now() - this.loadedAt >= ms) await this.reload();
+  }
+
   async reload(): Promise<void> {
+    this.loadedAt = Date.now();
     const records = await this.store.listSigningKeys();
     const byKid = new Map(this.keys.map((k) => [k.record.kid, k]));
     this.keys = records

@@ -11,7 +11,10 @@ const jwksSchema = {
 /** `GET /certs` (and `/certs/`, which Gramine fetches) and the OpenID metadata, without api-version (spec §1.6, §1.7). */
 export function discoveryRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   for (const url of ['/certs', '/certs/']) {
-    app.get(url, { schema: { response: jwksSchema } }, async () => ctx.keyring.jwks());
+    app.get(url, { schema: { response: jwksSchema } }, async () => {
+      await ctx.keyring.reloadIfOlderThan(1000);
+      return ctx.keyring.jwks();
+    });
   }
   app.get('/.well-known/openid-configuration', { schema: { response: { 200: { type: 'object', additionalProperties: true } } } }, async () => ({
     response_types_supported: ['token', 'none'],
