@@ -19,7 +19,9 @@ export interface PodCgroup {
   hierarchy: string;
 }
 
-const SYSTEMD_POD = /\/kubepods(?:-(burstable|besteffort))?-pod([0-9a-fA-F_-]+)\.slice(?:\/([^/]+))?/;
+// `[/-]`: with a cgroup root such as /kubelet (kind, some distributions) the slices are named
+// `kubelet-kubepods-burstable-pod<uid>.slice`.
+const SYSTEMD_POD = /[/-]kubepods(?:-(burstable|besteffort))?-pod([0-9a-fA-F_-]+)\.slice(?:\/([^/]+))?/;
 const CGROUPFS_POD = /\/kubepods\/(?:(burstable|besteffort)\/)?pod([0-9a-fA-F-]+)(?:\/([^/]+))?/;
 const SCOPE = /^(?:cri-containerd|crio|docker|cri-o|containerd)-([0-9a-fA-F]{12,})\.scope$/;
 

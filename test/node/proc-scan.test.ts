@@ -135,6 +135,10 @@ describe('cgroup parser', () => {
     const p = `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${uid.replace(/-/g, '_')}.slice/cri-containerd-${cid}.scope`;
     assert.deepEqual(parsePodCgroup(`0::${p}\n`), { podUid: uid, containerId: cid, qos: 'burstable', version: 2, hierarchy: '', path: p });
   });
+  it('v2 systemd under a kubelet cgroup root (kind), cri-o', () => {
+    const p = `/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/kubelet-kubepods-besteffort-pod${uid.replace(/-/g, '_')}.slice/crio-${cid}.scope`;
+    assert.deepEqual(parsePodCgroup(`0::${p}\n`), { podUid: uid, containerId: cid, qos: 'besteffort', version: 2, hierarchy: '', path: p });
+  });
   it('v2 cgroupfs, guaranteed', () => {
     assert.deepEqual(parsePodCgroup(`0::/kubepods/pod${uid}/${cid}\n`), { podUid: uid, containerId: cid, qos: 'guaranteed', version: 2, hierarchy: '', path: `/kubepods/pod${uid}/${cid}` });
   });
