@@ -12,7 +12,6 @@ export interface Jwk { kty: 'RSA'; kid: string; x5c: string[]; n: string; e: str
  */
 export class Keyring {
   private keys: LoadedKey[] = [];
-  private loadedAt = 0;
 
   constructor(
     private readonly store: AttestationStore,
@@ -30,16 +29,20 @@ export class Keyring {
     }
   }
 
+  private inflight: Promise<void> | null = null;
+
   /**
    * For /certs: replicas that started together may each have created a key; publish what the store holds now
-   * (at most one query a second) so a token signed by any replica verifies against any replica's JWKS.
+   * so a token signed by any replica verifies against any replica's JWKS. Concurrent requests share one query.
    */
-  async reloadIfOlderThan(ms: number): Promise<void> {
-    if (Date.now() - this.loadedAt >= ms) await this.reload();
+  async reloadShared(): Promise<void> {
+    this.inflight ??= this.reload().finally(() => {
+      this.inflight = null;
+    });
+    return this.inflight;
   }
 
   async reload(): Promise<void> {
-    this.loadedAt = Date.now();
     const records = await this.store.listSigningKeys();
     const byKid = new Map(this.keys.map((k) => [k.record.kid, k]));
     this.keys = records

@@ -12,7 +12,7 @@ const jwksSchema = {
 export function discoveryRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   for (const url of ['/certs', '/certs/']) {
     app.get(url, { schema: { response: jwksSchema } }, async () => {
-      await ctx.keyring.reloadIfOlderThan(1000);
+      await ctx.keyring.reloadShared();
       return ctx.keyring.jwks();
     });
   }
