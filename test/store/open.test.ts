@@ -131,6 +131,8 @@ test('PostgreSQL: a missing database or role is ERR_STORE_UNAVAILABLE; a server 
   try {
     await rejectsWith(openStore(pg.url.replace(/\/postgres$/, '/no_such_db')), 'ERR_STORE_UNAVAILABLE', /no_such_db/);
     await rejectsWith(openStore(pg.url.replace('confkube@', 'nobody@')), 'ERR_STORE_UNAVAILABLE', /nobody/);
+    // A URL that insists on asynchronous commit cannot give durable audit records: refused, not silently accepted.
+    await rejectsWith(openStore(`${pg.url}?options=${encodeURIComponent('-c synchronous_commit=off')}`), 'ERR_STORE_QUERY', /synchronous_commit stays off/);
     const s = await openStore(pg.url);
     try {
       await s.setPolicy({ attestationType: 'SgxEnclave', text: 't', jws: 'j', hash: 'h', setAt: 1, setBy: 'x' });

@@ -35,41 +35,40 @@ export class PostgresStore implements Store {
   private constructor(private readonly pool: pg.Pool, private readonly name: string) {}
 
   static async open(connectionString: string, redacted: string): Promise<PostgresStore> {
+    let pool = PostgresStore.newPool(connectionString, redacted);
+    if ((await PostgresStore.synchronousCommit(pool, redacted)) === 'off') {
+      // The audit log must be durable when appendAudit resolves (issue 6): the store never accepts an
+      // asynchronous commit, whatever the server's or database's default. libpq `options` set it per session.
+      await pool.end();
+      pool = PostgresStore.newPool(connectionString, redacted, '-c synchronous_commit=on');
+      if ((await PostgresStore.synchronousCommit(pool, redacted)) === 'off') {
+        await pool.end();
+        throw new StoreQueryError(`PostgreSQL store ${redacted}: synchronous_commit stays off for the store's sessions (an options parameter in the URL?); audit records would not be durable`);
+      }
+    }
+    return new PostgresStore(pool, redacted);
+  }
+
+  private static newPool(connectionString: string, redacted: string, options?: string): pg.Pool {
     let pool: pg.Pool;
     try {
-      pool = new pg.Pool({ connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, max: 10 });
+      pool = new pg.Pool({ connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, max: 10, ...(options ? { options } : {}) });
     } catch (e) {
       throw new StoreUnavailableError(`PostgreSQL store ${redacted} cannot be configured: ${(e as Error).message}`);
     }
     // An idle connection dropped by the server emits 'error' on the pool; the next query reports it, typed.
     pool.on('error', () => undefined);
-    let forceSync = false;
-    try {
-      const r = await pool.query('SHOW synchronous_commit');
-      forceSync = (r.rows[0] as { synchronous_commit: string }).synchronous_commit === 'off';
-    } catch (e) {
-      await pool.end().catch(() => undefined);
-      throw translatePgError(e, `${redacted} open`);
-    }
-    if (forceSync) {
-      // The audit log must be durable when appendAudit resolves (issue 6): never accept an asynchronous commit.
-      await pool.end();
-      return PostgresStore.reopenForcingSync(connectionString, redacted);
-    }
-    return new PostgresStore(pool, redacted);
+    return pool;
   }
 
-  /** A pool whose every session sets synchronous_commit=on at connect time (libpq `options`, read before any query). */
-  private static async reopenForcingSync(connectionString: string, redacted: string): Promise<PostgresStore> {
-    const pool = new pg.Pool({ connectionString, connectionTimeoutMillis: CONNECT_TIMEOUT_MS, max: 10, options: '-c synchronous_commit=on' });
-    pool.on('error', () => undefined);
+  /** The session's synchronous_commit; also the first contact, so an unreachable server fails here, typed. */
+  private static async synchronousCommit(pool: pg.Pool, redacted: string): Promise<string> {
     try {
-      await pool.query('SELECT 1');
+      return ((await pool.query('SHOW synchronous_commit')).rows[0] as { synchronous_commit: string }).synchronous_commit;
     } catch (e) {
       await pool.end().catch(() => undefined);
       throw translatePgError(e, `${redacted} open`);
     }
-    return new PostgresStore(pool, redacted);
   }
 
   /** Calls in progress: close() lets them finish (an accepted audit append is written, not dropped). */
