@@ -1,17 +1,19 @@
 // Test peer standing in for kube-apiserver, because no Kubernetes control plane can run in the
-// test environment. It serves HTTPS with a self-signed certificate made at test time (openssl),
+// test environment. It serves HTTPS with a self-signed certificate made at test time (@peculiar/x509),
 // checks the bearer token, keeps one Node with the exact core/v1 JSON shape, applies PATCH as
 // the API server does for the content type the client sends (strategic-merge, merge, JSON patch),
 // separates the main resource from the /status subresource, streams watch events
 // (`?watch=true`, newline-delimited `{"type":…,"object":…}`), and lists pods by spec.nodeName.
 // kubeletReconcile() plays the kubelet zeroing extended resources on a re-created Node (spec §1.4).
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createPrivateKey } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import 'reflect-metadata';
+import * as x509 from '@peculiar/x509';
 
 type Json = Record<string, unknown>;
 
@@ -101,8 +103,8 @@ export function applyMergePatch(target: unknown, patch: unknown): unknown {
 export class ApiServerPeer {
   readonly token = 'c29tZS10b2tlbg';
   readonly dir: string;
-  readonly cert: string;
-  private readonly key: string;
+  cert = '';
+  private key = '';
   private server: Server | null = null;
   port = 0;
   node: Json | null;
@@ -114,15 +116,30 @@ export class ApiServerPeer {
 
   constructor(readonly nodeName: string, labels: Record<string, string> = {}) {
     this.dir = mkdtempSync(join(tmpdir(), 'ck-apiserver-'));
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
-      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', join(this.dir, 'key.pem'), '-out', join(this.dir, 'cert.pem')], { stdio: 'ignore' });
-    this.cert = readFileSync(join(this.dir, 'cert.pem'), 'utf8');
-    this.key = readFileSync(join(this.dir, 'key.pem'), 'utf8');
     this.node = makeNode(nodeName, labels);
+  }
+
+  /** A self-signed serving certificate for 127.0.0.1 (ECDSA P-256), used as the kubeconfig's CA. */
+  private async makeCertificate(): Promise<void> {
+    const alg = { name: 'ECDSA', namedCurve: 'P-256', hash: 'SHA-256' } as const;
+    const keys = (await globalThis.crypto.subtle.generateKey(alg, true, ['sign', 'verify'])) as CryptoKeyPair;
+    const cert = await x509.X509CertificateGenerator.createSelfSigned({
+      serialNumber: '01', name: 'CN=127.0.0.1', notBefore: new Date(Date.now() - 3600_000), notAfter: new Date(Date.now() + 86400_000),
+      signingAlgorithm: alg, keys,
+      extensions: [
+        new x509.BasicConstraintsExtension(true, undefined, true),
+        new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
+        new x509.SubjectAlternativeNameExtension([{ type: 'ip', value: '127.0.0.1' }]),
+      ],
+    });
+    const pkcs8 = Buffer.from(await globalThis.crypto.subtle.exportKey('pkcs8', keys.privateKey));
+    this.key = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' }) as string;
+    this.cert = cert.toString('pem');
   }
 
   /** Listen (again) — on the same port after a stop, so clients see an API server coming back. */
   async start(port = this.port): Promise<void> {
+    if (!this.cert) await this.makeCertificate();
     const server = createServer({ key: this.key, cert: this.cert }, (req, res) => this.handle(req, res));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
