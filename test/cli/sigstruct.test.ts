@@ -147,6 +147,13 @@ test('sgxs measure: MRENCLAVE of the vector, JSON, malformed stream exits 1, bad
   assert.match(bad.stderr, /ERR_SGXS_FORMAT: .sgxs stream does not start with an ECREATE block at offset 0/);
   const badJson = runCli(['sgxs', 'measure', fixturePath('sigstruct/fortanix-test_enclave.sig'), '--json']);
   assert.equal(JSON.parse(badJson.stdout).error.code, 'ERR_SGXS_FORMAT');
+  const withSig = runCli(['sgxs', 'measure', path, '--sig', fixturePath('sigstruct/fortanix-test_enclave.sig'), '--json']);
+  assert.equal(withSig.status, 0, withSig.stderr);
+  assert.deepEqual(JSON.parse(withSig.stdout).sigstruct, { mrEnclave: expected['fortanix-test_enclave.sig'].mrenclave_enclavehash, matches: true, signatureValid: true });
+  const otherSig = runCli(['sgxs', 'measure', path, '--sig', fixturePath(LE)]);
+  assert.equal(otherSig.status, 1);
+  assert.match(otherSig.stderr, /ENCLAVEHASH 7881af9f.* differs from the measured MRENCLAVE/);
+  assert.equal(runCli(['sgxs', 'measure', path, '--sig', fixturePath('sigstruct/nope.sig')]).status, 2);
   assert.equal(runCli(['sgxs', 'measure', fixturePath('sigstruct/nope.sgxs')]).status, 2);
   assert.equal(runCli(['sgxs', 'measure']).status, 2);
 });

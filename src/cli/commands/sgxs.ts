@@ -1,22 +1,46 @@
 import type { Command } from 'commander';
-import { toHex } from '../../lib/bytes.js';
+import { bytesEqual, toHex } from '../../lib/bytes.js';
 import { ConfkubeError } from '../../lib/errors.js';
+import { findSigstructs } from '../../sgx/enclave-file.js';
 import { measureSgxs } from '../../sgx/sgxs.js';
-import { EXIT_REJECTED, printJson, readInputFile } from '../util.js';
+import { verifySigstruct } from '../../sgx/sigstruct.js';
+import { EXIT_OK, EXIT_REJECTED, printJson, readInputFile } from '../util.js';
 
 export function register(program: Command): void {
   program
     .command('sgxs')
     .description('SGX measurement streams (.sgxs)')
     .command('measure')
-    .description('recompute MRENCLAVE from an .sgxs measurement stream (ECREATE/EADD/EEXTEND records, validated); exit 1 if the stream is malformed')
+    .description(
+      'recompute MRENCLAVE from an .sgxs measurement stream (ECREATE/EADD/EEXTEND records, validated). With --sig, ' +
+        'also check that the SIGSTRUCT promises this MRENCLAVE (its ENCLAVEHASH) and is validly signed. Exit 0 ok; ' +
+        '1 malformed stream, bad SIGSTRUCT or mismatch; 2 bad usage',
+    )
     .argument('<file>', '.sgxs file')
+    .option('--sig <file>', 'SIGSTRUCT (.sig) or signed enclave whose ENCLAVEHASH must equal the measurement')
     .option('--json', 'machine-readable output')
-    .action((file: string, opts: { json?: boolean }) => {
+    .action((file: string, opts: { json?: boolean; sig?: string }) => {
+      const stream = readInputFile(file, '.sgxs file');
+      const sigFile = opts.sig === undefined ? undefined : readInputFile(opts.sig, 'SIGSTRUCT file');
       try {
-        const m = measureSgxs(readInputFile(file, '.sgxs file'));
-        if (opts.json) printJson({ mrEnclave: toHex(m.mrEnclave), pages: m.pages, measuredChunks: m.measuredChunks, size: `0x${m.size.toString(16)}`, ssaFrameSize: m.ssaFrameSize, canonical: m.canonical });
-        else process.stdout.write(`${toHex(m.mrEnclave)}\n`);
+        const m = measureSgxs(stream);
+        const mrEnclave = toHex(m.mrEnclave);
+        let sig: { mrEnclave: string; matches: boolean; signatureValid: boolean } | undefined;
+        if (sigFile) {
+          // Fortanix EDP ships app.sgxs beside app.sig: EINIT refuses the enclave unless they agree.
+          const s = findSigstructs(sigFile)[0].sigstruct;
+          const v = verifySigstruct(s);
+          sig = { mrEnclave: toHex(s.mrEnclave), matches: bytesEqual(s.mrEnclave, m.mrEnclave), signatureValid: v.signatureValid && v.q1q2Valid };
+        }
+        const ok = !sig || (sig.matches && sig.signatureValid);
+        if (opts.json) {
+          printJson({ mrEnclave, pages: m.pages, measuredChunks: m.measuredChunks, size: `0x${m.size.toString(16)}`, ssaFrameSize: m.ssaFrameSize, canonical: m.canonical, ...(sig ? { sigstruct: sig } : {}) });
+        } else {
+          process.stdout.write(`${mrEnclave}\n`);
+          if (sig && !sig.matches) process.stderr.write(`${opts.sig}: ENCLAVEHASH ${sig.mrEnclave} differs from the measured MRENCLAVE\n`);
+          if (sig && !sig.signatureValid) process.stderr.write(`${opts.sig}: the SIGSTRUCT signature is not valid\n`);
+        }
+        process.exitCode = ok ? EXIT_OK : EXIT_REJECTED;
       } catch (e) {
         if (!(e instanceof ConfkubeError) || e.code === 'ERR_USAGE') throw e;
         if (opts.json) printJson({ error: { code: e.code, message: e.message } });
