@@ -77,6 +77,9 @@ export class SgxDevicePlugin {
   private registering: Promise<void> | null = null;
   private registerAgain = false;
   private readonly stopController = new AbortController();
+  private serving: Promise<void> | null = null;
+  private readonly serveBackoff: Backoff;
+  private nextServeAt = 0;
   /** Registrations that succeeded (for tests and logs). */
   registrations = 0;
 
@@ -88,6 +91,7 @@ export class SgxDevicePlugin {
     this.log = (cfg.logger ?? silentLogger).child({ component: 'device-plugin', resource: this.resourceName });
     this.ids = deviceIds(cfg.kind, cfg.slots);
     this.idSet = new Set(this.ids);
+    this.serveBackoff = new Backoff(cfg.backoff);
   }
 
   get socketPath(): string {
@@ -113,12 +117,16 @@ export class SgxDevicePlugin {
     return { devices: this.ids.map((ID): Device => ({ ID, health })) };
   }
 
+  /**
+   * Serve and register. Never throws for a missing kubelet or plugin directory: both are retried
+   * with backoff, so the DaemonSet does not crash-loop while the kubelet is down.
+   */
   async start(): Promise<void> {
     this.devicePath = this.findDevice();
     this.cfg.metrics?.setPluginHealth(this.resourceName, this.healthy);
-    await this.serve();
     this.kubeletInode = inode(this.kubeletSocket);
-    this.requestRegistration();
+    this.reserve();
+    await this.serving;
     const every = this.cfg.checkIntervalMs ?? 1000;
     this.timer = setInterval(() => this.check(), every);
   }
@@ -128,6 +136,8 @@ export class SgxDevicePlugin {
     this.stopController.abort();
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
+    // A serve in flight finishes first, so the server it binds is the one shut down here.
+    await this.serving;
     for (const s of this.streams) s.end();
     this.streams.clear();
     this.server?.forceShutdown();
@@ -157,9 +167,9 @@ export class SgxDevicePlugin {
     const kubelet = inode(this.kubeletSocket);
     if (ownSocket === null) {
       // A starting kubelet deletes every socket in the directory (CleanupPluginDirectory).
-      this.log.info('plugin socket was removed; serving again and re-registering');
+      if (this.server && !this.serving) this.log.info('plugin socket was removed; serving again and re-registering');
       this.kubeletInode = kubelet;
-      void this.serve().then(() => this.requestRegistration(), (e) => this.log.error('cannot serve the plugin socket', { err: e }));
+      this.reserve();
     } else if (kubelet !== null && kubelet !== this.kubeletInode) {
       this.log.info('kubelet socket was re-created; re-registering');
       this.kubeletInode = kubelet;
@@ -167,8 +177,25 @@ export class SgxDevicePlugin {
     }
   }
 
+  /** (Re-)serve unless a serve is in flight or backing off; registers once serving. */
+  private reserve(): void {
+    if (this.serving || this.stopped || Date.now() < this.nextServeAt) return;
+    this.serving = this.serve().then(() => {
+      this.serveBackoff.reset();
+      this.nextServeAt = 0;
+      this.requestRegistration();
+    }, (e: unknown) => {
+      const delay = this.serveBackoff.next();
+      this.nextServeAt = Date.now() + delay;
+      this.log.warn('cannot serve the plugin socket (is the kubelet device plugin directory mounted?); will retry', { err: e, socket: this.socketPath, retryInMs: delay });
+    }).finally(() => {
+      this.serving = null;
+    });
+  }
+
   private async serve(): Promise<void> {
     this.server?.forceShutdown();
+    this.server = null;
     for (const s of this.streams) s.end();
     this.streams.clear();
     try {
@@ -189,7 +216,11 @@ export class SgxDevicePlugin {
       PreStartContainer: (_call: unknown, cb: grpc.sendUnaryData<unknown>) => cb(null, {}),
     });
     await new Promise<void>((resolve, reject) =>
-      server.bindAsync(`unix:${this.socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => (err ? reject(err) : resolve())));
+      server.bindAsync(`unix:${this.socketPath}`, grpc.ServerCredentials.createInsecure(), (err) => {
+        if (!err) return resolve();
+        server.forceShutdown();
+        reject(err);
+      }));
     this.server = server;
     this.log.info('serving', { socket: this.socketPath });
   }

@@ -2,7 +2,7 @@
 // the peer speaks the real v1beta1 proto over unix sockets). Device nodes are real character
 // devices made with mknod in a temporary host root; removing one must turn the devices unhealthy.
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, unlinkSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -154,6 +154,28 @@ describe('device plugin when the kubelet is down, and on a legacy isgx host', ()
       await kubelet.stop();
       await tree.cleanup();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a missing device plugin directory is waited for, not a crash', async () => {
+    const tree = await makeHostTree('dcsv2');
+    const base = mkdtempSync(join(tmpdir(), 'ck-dp-'));
+    const dir = join(base, 'device-plugins');
+    const log = captureLogger();
+    const plugin = new SgxDevicePlugin({ kind: 'enclave', hostRoot: tree.root, pluginDir: dir, slots: 1, checkIntervalMs: 30, backoff: { initialMs: 30, maxMs: 60 }, logger: log.logger });
+    const kubelet = new KubeletPeer(dir);
+    try {
+      await plugin.start();
+      assert.ok(log.lines.some((l) => String(l.msg).startsWith('cannot serve the plugin socket') && l.level === 'warn'));
+      mkdirSync(dir);
+      await kubelet.start();
+      await kubelet.waitFor('registered', () => !!kubelet.latest(ENCLAVE));
+      assert.deepEqual(kubelet.latest(ENCLAVE)!.devices.map((d) => d.ID), ['sgx-enclave-0']);
+    } finally {
+      await plugin.stop();
+      await kubelet.stop();
+      await tree.cleanup();
+      rmSync(base, { recursive: true, force: true });
     }
   });
 
