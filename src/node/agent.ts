@@ -63,6 +63,16 @@ export class NodeAgent {
   }
 
   async start(): Promise<void> {
+    try {
+      await this.startParts();
+    } catch (e) {
+      // Leave nothing running (sockets, timers, watches) behind a failed start.
+      await this.stop().catch(() => {});
+      throw e;
+    }
+  }
+
+  private async startParts(): Promise<void> {
     const kube = this.opts.kube ?? true;
     if (kube && !this.nodeName) throw new AgentConfigError('node name unknown: pass --node-name or set NODE_NAME (the downward API field spec.nodeName)');
     this.discovery = discover(this.hostRoot);

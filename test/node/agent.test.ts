@@ -6,6 +6,8 @@ import { spawn, spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createLogger, NodeAgent, type Logger } from '../../src/node/index.js';
@@ -73,6 +75,25 @@ describe('node agent on an SGX2 host', () => {
       await agent.stop();
       await kubelet.stop();
       await api.cleanup();
+      await tree.cleanup();
+      rmSync(pluginDir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('node agent start failure', () => {
+  it('a metrics port in use fails start with the reason and leaves no socket or timer behind', async () => {
+    const tree = await makeHostTree('dcsv2');
+    const pluginDir = mkdtempSync(join(tmpdir(), 'ck-agent-dp-'));
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as AddressInfo).port;
+    const agent = new NodeAgent({ hostRoot: tree.root, kube: false, pluginDir, metrics: { host: '127.0.0.1', port }, logger: captureLogger().logger });
+    try {
+      await assert.rejects(agent.start(), /EADDRINUSE/);
+      assert.deepEqual(readdirSync(pluginDir), []);
+    } finally {
+      await new Promise<void>((r) => blocker.close(() => r()));
       await tree.cleanup();
       rmSync(pluginDir, { recursive: true, force: true });
     }
