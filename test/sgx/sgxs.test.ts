@@ -2,7 +2,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { createHash } from 'node:crypto';
-import { measureSgxs, mrEnclaveOf, parseSgxs } from '../../src/sgx/sgxs.js';
+import { measureSdkEnclave, measureSgxs, mrEnclaveOf, parseSgxs, sdkEnclaveStream } from '../../src/sgx/sgxs.js';
+import { elfSections } from '../../src/sgx/elf.js';
+import { findSigstructs } from '../../src/sgx/enclave-file.js';
 import { parseSigstruct } from '../../src/sgx/sigstruct.js';
 import { toHex } from '../../src/lib/bytes.js';
 import { ConfkubeError } from '../../src/lib/errors.js';
@@ -257,5 +259,94 @@ test('fast-check: random records behind a valid ECREATE, and random edits of the
       codeOf(() => measureSgxs(base.subarray(from, from + len)));
     }),
     { numRuns: 10_000 },
+  );
+});
+
+const SO = 'sigstruct/intel-tdqe_tdx-1.5.signed.so';
+const TDQE_META = 1194521; // README: metadata_t right after the 13-byte note name
+
+test('the Intel TD QE .signed.so re-measured from its ELF segments and metadata layout gives its ENCLAVEHASH', () => {
+  const so = fixtureBytes(SO);
+  const f = findSigstructs(so)[0];
+  assert.equal(f.offset - 64, TDQE_META);
+  const mr = measureSdkEnclave(so, TDQE_META);
+  assert.equal(toHex(mr), expected['intel-tdqe_tdx-1.5.signed.so'].mrenclave_enclavehash);
+  assert.equal(toHex(mr), toHex(f.sigstruct.mrEnclave));
+  const s = sdkEnclaveStream(so, TDQE_META);
+  assert.equal(s.size, 0x200000n);
+  assert.equal(s.ssaFrameSize, 1);
+  const eadds = s.records.filter((r) => r.op === 'EADD');
+  // The first page holds the ELF header (R segment); exactly one TCS comes from the layout table.
+  assert.ok(eadds[0].op === 'EADD' && eadds[0].offset === 0n && eadds[0].secinfoFlags === 0x201n);
+  assert.equal(eadds.filter((r) => r.op === 'EADD' && r.secinfoFlags === 0x100n).length, 1);
+  assert.equal(new Set(eadds.map((r) => r.offset)).size, eadds.length, 'no page added twice');
+});
+
+test('SDK enclave measurement follows the loaded bytes: code changes it, section headers and patched bytes do not', () => {
+  const so = fixtureBytes(SO);
+  const want = expected['intel-tdqe_tdx-1.5.signed.so'].mrenclave_enclavehash;
+  const text = Uint8Array.from(so);
+  text[0x5000] ^= 0x01; // inside the R E segment (file 0x3000..0x10ff8b)
+  assert.notEqual(toHex(measureSdkEnclave(text, TDQE_META)), want);
+  const data = Uint8Array.from(so);
+  data[0x11f900] ^= 0x01; // inside the RW segment
+  assert.notEqual(toHex(measureSdkEnclave(data, TDQE_META)), want);
+  // Section headers are not in any PT_LOAD segment.
+  const shdr = Uint8Array.from(so);
+  shdr[so.length - 10] ^= 0xff;
+  assert.equal(toHex(measureSdkEnclave(shdr, TDQE_META)), want);
+  // e_shnum (0x3c) is overwritten by the metadata patch table before measuring (sgx_sign zeroes it).
+  const patched = Uint8Array.from(so);
+  patched[0x3c] ^= 0xff;
+  assert.equal(toHex(measureSdkEnclave(patched, TDQE_META)), want);
+  assert.equal(elfSections(so).find((x) => x.name === '.note.sgxmeta')!.offset, 0x123a00);
+});
+
+test('SDK enclave measurement: broken metadata gives typed errors', () => {
+  const so = fixtureBytes(SO);
+  const at = (rel: number, v: number, bytes = 4) => {
+    const b = Buffer.from(so);
+    if (bytes === 8) b.writeBigUInt64LE(BigInt(v), TDQE_META + rel);
+    else b.writeUInt32LE(v, TDQE_META + rel);
+    return new Uint8Array(b);
+  };
+  const cases: [string, Uint8Array, RegExp][] = [
+    ['enclave size', at(40, 0x300000, 8), /enclave_size 0x300000 is not a power of two/],
+    ['small enclave', at(40, 0x100000, 8), /page 0x[0-9a-f]+ is not a page inside the 0x100000-byte enclave/],
+    ['patch table outside', at(1872, 5000), /patch table \(offset 5000/],
+    ['layout table outside', at(1880, 4000), /layout table \(offset 4000/],
+    ['metadata size', at(16, 100), /size 100 does not fit/],
+  ];
+  for (const [name, b, re] of cases) {
+    assert.throws(() => measureSdkEnclave(b, TDQE_META), (e: unknown) => e instanceof ConfkubeError && e.code === 'ERR_SDK_LAYOUT' && re.test(e.message), name);
+  }
+  assert.throws(() => measureSdkEnclave(so.subarray(0, TDQE_META + 30), TDQE_META), (e: unknown) => e instanceof ConfkubeError);
+  // The last layout entry is a thread group (README: GROUP 0x1009, 7 entries, 0 times): make it repeat 2^32 − 1 times.
+  const layoutEnd = TDQE_META + new DataView(so.buffer, so.byteOffset).getUint32(TDQE_META + 1880, true) + new DataView(so.buffer, so.byteOffset).getUint32(TDQE_META + 1884, true);
+  const spin = Buffer.from(so);
+  assert.equal(spin.readUInt16LE(layoutEnd - 32), 0x1009);
+  spin.writeUInt32LE(0xffffffff, layoutEnd - 32 + 4);
+  spin.writeBigUInt64LE(0n, layoutEnd - 32 + 8);
+  assert.throws(() => measureSdkEnclave(new Uint8Array(spin), TDQE_META), (e: unknown) => e instanceof ConfkubeError && e.code === 'ERR_SDK_LAYOUT');
+});
+
+test('fast-check: edits to the SDK metadata, patch and layout tables give a typed error or a measurement, nothing else', () => {
+  const so = fixtureBytes(SO);
+  const meta = so.subarray(TDQE_META, TDQE_META + 4136);
+  const dv = new DataView(meta.buffer, meta.byteOffset, meta.byteLength);
+  const tables: [number, number][] = [[0, 64], [1872, 1888], [dv.getUint32(1872, true), dv.getUint32(1872, true) + dv.getUint32(1876, true)], [dv.getUint32(1880, true), dv.getUint32(1880, true) + dv.getUint32(1884, true)]];
+  const work = Uint8Array.from(so);
+  fc.assert(
+    fc.property(fc.nat({ max: tables.length - 1 }), fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 4 }), (t, edits) => {
+      const [lo, hi] = tables[t];
+      const spots = edits.map(([i]) => TDQE_META + lo + (i % (hi - lo)));
+      edits.forEach(([, v], k) => (work[spots[k]] = v));
+      try {
+        codeOf(() => measureSdkEnclave(work, TDQE_META));
+      } finally {
+        for (const p of spots) work[p] = so[p];
+      }
+    }),
+    { numRuns: 2000 },
   );
 });
