@@ -48,7 +48,28 @@ test('sigstruct inspect --json on every vector: the issue\'s fields, the values 
     assert.equal(j.signatureValid, true);
     assert.equal(j.q1q2Valid, true);
     assert.equal(j.blocks, undefined);
+    if (file.endsWith('.so')) {
+      assert.equal(j.measuredMrEnclave, e.mrenclave_enclavehash);
+      assert.equal(j.mrEnclaveMatches, true);
+    } else assert.equal(j.measuredMrEnclave, undefined);
   }
+});
+
+test('sigstruct inspect: an SDK enclave whose code no longer matches its ENCLAVEHASH exits 1', () => {
+  withDir((dir) => {
+    const so = Uint8Array.from(fixtureBytes('sigstruct/intel-tdqe_tdx-1.5.signed.so'));
+    so[0x5000] ^= 1; // one byte of code
+    writeFileSync(join(dir, 'tampered.so'), so);
+    const r = runCli(['sigstruct', 'inspect', join(dir, 'tampered.so'), '--json']);
+    assert.equal(r.status, 1);
+    const j = JSON.parse(r.stdout);
+    assert.equal(j.signatureValid, true);
+    assert.equal(j.mrEnclaveMatches, false);
+    assert.notEqual(j.measuredMrEnclave, j.mrEnclave);
+    const h = runCli(['sigstruct', 'inspect', join(dir, 'tampered.so')]);
+    assert.equal(h.status, 1);
+    assert.match(h.stdout, /it DIFFERS, EINIT would refuse this enclave/);
+  });
 });
 
 test('sigstruct inspect: human output, a hex-encoded .sig, and an invalid signature (exit 1)', () => {
@@ -93,6 +114,9 @@ test('sigstruct inspect: several SDK metadata blocks are all printed; exit 1 whe
     assert.equal(s.status, 0, s.stderr);
     const sj = JSON.parse(s.stdout);
     assert.equal(sj.blocksAgree, true);
+    // A synthetic ELF has no segments or layout: MRENCLAVE cannot be rebuilt, which is reported, not fatal.
+    assert.equal(sj.mrEnclaveMatches, null);
+    assert.match(sj.measureProblem, /ERR_SDK_LAYOUT/);
     assert.deepEqual(sj.blocks.map((x: { metadataVersion: string }) => x.metadataVersion), ['2.4', '2.1', '1.4']);
     writeFileSync(join(dir, 'multi.so'), buildElf([{ name: '.note.sgxmeta', data: sgxMetaNote([metadataBlock(a, 2, 1), metadataBlock(b, 1, 4)]) }]));
     const m = runCli(['sigstruct', 'inspect', join(dir, 'multi.so'), '--json']);

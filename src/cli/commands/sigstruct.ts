@@ -1,10 +1,14 @@
 import type { Command } from 'commander';
-import { bytesEqual, decodeBinaryInput } from '../../lib/bytes.js';
+import { bytesEqual, decodeBinaryInput, toHex } from '../../lib/bytes.js';
 import { ConfkubeError } from '../../lib/errors.js';
 import { isElf } from '../../sgx/elf.js';
 import { findSigstructs, type FoundSigstruct } from '../../sgx/enclave-file.js';
+import { measureSdkEnclave } from '../../sgx/sgxs.js';
 import { SIGSTRUCT_SIZE, sigstructToJson, verifySigstruct } from '../../sgx/sigstruct.js';
 import { EXIT_OK, EXIT_REJECTED, printJson, readInputFile } from '../util.js';
+
+/** SIGSTRUCT offset inside metadata_t (spec sigstruct-epc.md §1.3). */
+const METADATA_CSS_OFFSET = 64;
 
 const SOURCE_NAMES: Record<FoundSigstruct['source'], string> = {
   sigstruct: 'SIGSTRUCT',
@@ -12,7 +16,22 @@ const SOURCE_NAMES: Record<FoundSigstruct['source'], string> = {
   openenclave: 'Open Enclave / EGo enclave',
 };
 
-function blockJson(f: FoundSigstruct) {
+/**
+ * For an SDK enclave, rebuild MRENCLAVE from the file as the loader would: a SIGSTRUCT whose ENCLAVEHASH
+ * differs from the code beside it cannot pass EINIT (a swapped binary or a copied signature).
+ */
+function recompute(file: Uint8Array, f: FoundSigstruct) {
+  if (f.source !== 'sgx-sdk') return {};
+  try {
+    const mr = measureSdkEnclave(file, f.offset - METADATA_CSS_OFFSET);
+    return { measuredMrEnclave: toHex(mr), mrEnclaveMatches: bytesEqual(mr, f.sigstruct.mrEnclave) };
+  } catch (e) {
+    if (!(e instanceof ConfkubeError)) throw e;
+    return { measuredMrEnclave: null, mrEnclaveMatches: null, measureProblem: `${e.code}: ${e.message}` };
+  }
+}
+
+function blockJson(file: Uint8Array, f: FoundSigstruct) {
   const check = verifySigstruct(f.sigstruct);
   return {
     source: f.source,
@@ -23,6 +42,7 @@ function blockJson(f: FoundSigstruct) {
     signatureValid: check.signatureValid && check.q1q2Valid,
     q1q2Valid: check.q1q2Valid,
     ...(check.reason ? { signatureProblem: check.reason } : {}),
+    ...recompute(file, f),
   };
 }
 
@@ -33,8 +53,9 @@ export function register(program: Command): void {
     .command('inspect')
     .description(
       'show the SIGSTRUCT of a raw SIGSTRUCT or Gramine .sig (binary, hex or base64), an Intel SGX SDK signed enclave, ' +
-        'or an Open Enclave / EGo binary. Exit 0: signature valid (and every SDK metadata block identical); 1: invalid, ' +
-        'inconsistent or no SIGSTRUCT found; 2: bad usage',
+        'or an Open Enclave / EGo binary; for SDK enclaves MRENCLAVE is also recomputed from the file. Exit 0: signature ' +
+        'valid (every SDK metadata block identical, recomputed MRENCLAVE equal to ENCLAVEHASH); 1: invalid, inconsistent ' +
+        'or no SIGSTRUCT found; 2: bad usage',
     )
     .argument('<file>', 'file to inspect')
     .option('--json', 'machine-readable output')
@@ -54,12 +75,12 @@ export function register(program: Command): void {
         process.exitCode = EXIT_REJECTED;
         return;
       }
-      const blocks = found.map(blockJson);
+      const blocks = found.map((f) => blockJson(bytes, f));
       // The SDK loader picks one metadata block by platform and version, so all of them must carry the same
       // SIGSTRUCT or the identity would depend on the machine (spec sigstruct-epc.md §1.3).
       const agree = found.every((f) => bytesEqual(f.sigstruct.raw, found[0].sigstruct.raw));
       const first = blocks[0];
-      const ok = agree && blocks.every((b) => b.signatureValid);
+      const ok = agree && blocks.every((b) => b.signatureValid && b.mrEnclaveMatches !== false);
       if (opts.json) printJson({ ...first, ...(blocks.length > 1 ? { blocks, blocksAgree: agree } : {}) });
       else {
         const lines = [
@@ -73,6 +94,15 @@ export function register(program: Command): void {
             ? '  DEBUG      allowed: the signature does not forbid the DEBUG attribute; only the attested report tells'
             : '  DEBUG      forbidden by the signature',
         ];
+        if (first.source === 'sgx-sdk') {
+          lines.push(
+            first.mrEnclaveMatches === true
+              ? '  code       MRENCLAVE recomputed from the enclave file: matches'
+              : first.mrEnclaveMatches === false
+                ? `  code       MRENCLAVE recomputed from the enclave file is ${first.measuredMrEnclave}: it DIFFERS, EINIT would refuse this enclave`
+                : `  code       MRENCLAVE not recomputed (${first.measureProblem})`,
+          );
+        }
         if (blocks.length > 1) {
           lines.push(`  ${blocks.length} metadata blocks (${blocks.map((b) => b.metadataVersion).join(', ')}): ${agree ? 'identical SIGSTRUCTs' : 'SIGSTRUCTs DIFFER'}`);
           if (!agree) for (const b of blocks) lines.push(`    ${b.metadataVersion}: MRENCLAVE ${b.mrEnclave} MRSIGNER ${b.mrSigner} ISVSVN ${b.isvSvn}`);
