@@ -245,7 +245,7 @@ export function sdkEnclaveStream(file: Uint8Array, metadataOffset: number): Sgxs
   if (version >> 32n >= 2n && mv.getUint32(META_DIRS + 2 * 8 + 4, true) !== 0) fail('ELRANGE enclaves are not supported');
   if (enclaveSize < 2n * PAGE || (enclaveSize & (enclaveSize - 1n)) !== 0n) fail(`enclave_size 0x${enclaveSize.toString(16)} is not a power of two`);
 
-  const image = Uint8Array.from(file);
+  const image = file.slice();
   const patches = dir(0);
   inMeta(patches.offset, patches.size, 'patch table');
   for (let p = patches.offset; p + 32 <= patches.offset + patches.size; p += 32) {
