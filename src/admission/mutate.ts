@@ -1,11 +1,11 @@
-import { parseQuantity } from '../node/quantity.js';
-import { ConfkubeError } from '../lib/errors.js';
 import {
   AESMD_DIR,
   AESMD_VOLUME,
   AESM_ENV,
+  ANNOTATION_MRSIGNER,
   ANNOTATION_QUOTE_PROVIDER,
   ANNOTATION_SGX,
+  ANNOTATION_SIGSTRUCT,
   ENCLAVE_RESOURCE,
   EPC_ALIASES_MIB,
   EPC_RESOURCE,
@@ -13,7 +13,10 @@ import {
   PROVISION_RESOURCE,
   QUOTE_PROVIDER_AESMD,
 } from './names.js';
+import { epcValue, formatBytes } from './epc-quantity.js';
 import { containersOf, isObject, pointer, type ContainerRef, type Json, type JsonObject } from './pod-spec.js';
+
+export { formatBytes } from './epc-quantity.js';
 
 export interface PatchOp {
   op: 'add' | 'remove' | 'replace';
@@ -34,7 +37,7 @@ export interface MutateOptions {
 }
 
 export interface PodPlan {
-  /** The pod asks for SGX (an EPC name in any container, or the confkube.io/sgx annotation). */
+  /** The pod asks for SGX (an EPC name in any container, or a confkube.io/ annotation). */
   sgx: boolean;
   ops: PatchOp[];
   warnings: string[];
@@ -45,111 +48,142 @@ export interface PodPlan {
   enclaveContainers: string[];
 }
 
+const EPC_NAMES: readonly string[] = [EPC_RESOURCE, ...EPC_ALIASES_MIB];
 const SHELLS = /(^|\/)(sh|bash|ash|dash|zsh|ksh)$/;
 const FORK_PATTERNS = /&&|\|\||[|;&]\s*\S|\$\(|`|\bnohup\b|\bxargs\b|\bexec\b/;
 
-/** Bytes of one EPC entry; aliases are whole MiB counts (spec k8s-sgx.md §0). */
-function epcValue(name: string, raw: Json, where: string): { bytes: number; error?: string } {
-  if (typeof raw !== 'string' && typeof raw !== 'number') return { bytes: 0, error: `${where}: ${name} must be a quantity, got ${JSON.stringify(raw)}` };
-  let n: number;
-  try {
-    n = parseQuantity(raw);
-  } catch (e) {
-    return { bytes: 0, error: `${where}: ${name}: ${(e as ConfkubeError).message}` };
-  }
-  if (name === EPC_RESOURCE) return { bytes: Math.ceil(n) };
-  if (!Number.isInteger(n)) return { bytes: 0, error: `${where}: ${name} counts whole MiB, got ${JSON.stringify(raw)}` };
-  return { bytes: n * 2 ** 20 };
-}
+type ResourceMap = Record<string, Json>;
 
-/** Kubernetes' own rendering of a byte count: the largest binary suffix that divides it. */
-export function formatBytes(bytes: number): string {
-  for (const [suf, f] of [['Ti', 2 ** 40], ['Gi', 2 ** 30], ['Mi', 2 ** 20], ['Ki', 2 ** 10]] as const) {
-    if (bytes >= f && bytes % f === 0) return `${bytes / f}${suf}`;
-  }
-  return String(bytes);
-}
-
-interface ContainerEpc {
+/**
+ * The resources one container should end with. Edits are collected per container and turned into patch
+ * operations once, against the object as received, so that later edits (devices) see earlier ones (EPC) and
+ * `add` never targets a map that is not there yet (spec k8s-sgx.md §6.1).
+ */
+interface ResourceEdit {
   ref: ContainerRef;
-  bytes: number;
-  names: Set<string>;
+  original: JsonObject | null;
+  limits: ResourceMap | null;
+  requests: ResourceMap | null;
 }
 
-function containerEpc(ref: ContainerRef, base: (string | number)[], plan: PodPlan): ContainerEpc | null {
+function mapOf(res: JsonObject | null, m: 'limits' | 'requests'): ResourceMap | null {
+  const v = res?.[m];
+  return isObject(v) ? { ...v } : null;
+}
+
+function editFor(edits: Map<ContainerRef, ResourceEdit>, ref: ContainerRef): ResourceEdit {
+  let e = edits.get(ref);
+  if (!e) {
+    const original = isObject(ref.container.resources) ? ref.container.resources : null;
+    e = { ref, original, limits: mapOf(original, 'limits'), requests: mapOf(original, 'requests') };
+    edits.set(ref, e);
+  }
+  return e;
+}
+
+function where(ref: ContainerRef): string {
+  return `${ref.list === 'initContainers' ? 'init container' : 'container'} "${ref.name}"`;
+}
+
+/** EPC names used in a container's limits or requests (no parsing: decides only whether the pod asks for SGX). */
+function namesEpc(ref: ContainerRef): boolean {
   const res = ref.container.resources;
-  if (!isObject(res)) return null;
-  const where = `${ref.list === 'initContainers' ? 'init container' : 'container'} "${ref.name}"`;
-  const perMap: Record<string, number | null> = { limits: null, requests: null };
-  const names = new Set<string>();
+  if (!isObject(res)) return false;
   for (const m of ['limits', 'requests'] as const) {
     const map = res[m];
-    if (!isObject(map)) continue;
-    const given = [EPC_RESOURCE, ...EPC_ALIASES_MIB].filter((n) => map[n] !== undefined && map[n] !== null);
+    if (isObject(map) && EPC_NAMES.some((n) => map[n] !== undefined && map[n] !== null)) return true;
+  }
+  return false;
+}
+
+/**
+ * Aliases become `sgx.intel.com/epc` in bytes in limits and requests alike; a canonical entry is kept as
+ * written. Requests must equal limits for extended resources (§1.5); an EPC request without a limit gets the
+ * limit the API server would otherwise refuse the pod for lacking. Returns the container's EPC in bytes.
+ */
+function normaliseEpc(edit: ResourceEdit, plan: PodPlan): number {
+  const w = where(edit.ref);
+  const per: Record<'limits' | 'requests', number | null> = { limits: null, requests: null };
+  for (const m of ['limits', 'requests'] as const) {
+    const map = edit[m];
+    if (!map) continue;
+    const given = EPC_NAMES.filter((n) => map[n] !== undefined && map[n] !== null);
     if (given.length === 0) continue;
-    const values = given.map((n) => ({ n, ...epcValue(n, map[n], `${where} ${m}`) }));
-    for (const v of values) {
-      names.add(v.n);
-      if (v.error) plan.denials.push(v.error);
-    }
-    if (values.some((v) => v.error)) continue;
-    if (new Set(values.map((v) => v.bytes)).size > 1) {
-      plan.denials.push(`${where} ${m}: ${given.join(', ')} ask for different EPC sizes (${values.map((v) => formatBytes(v.bytes)).join(' vs ')})`);
+    const values = given.map((n) => ({ n, ...epcValue(n, map[n], `${w} ${m}`) }));
+    const errors = values.filter((v) => v.error !== undefined);
+    if (errors.length > 0) {
+      for (const v of errors) plan.denials.push(v.error!);
       continue;
     }
-    perMap[m] = values[0].bytes;
-    // Aliases become the canonical name in bytes; the canonical entry, if present and equal, is kept as is.
-    for (const v of values) {
-      if (v.n === EPC_RESOURCE) continue;
-      plan.ops.push({ op: 'remove', path: pointer([...base, ref.list, ref.index, 'resources', m, v.n]) });
+    if (new Set(values.map((v) => v.bytes)).size > 1) {
+      plan.denials.push(`${w} ${m}: ${given.join(', ')} ask for different EPC sizes (${values.map((v) => formatBytes(v.bytes)).join(' vs ')})`);
+      continue;
     }
-    if (!given.includes(EPC_RESOURCE)) {
-      plan.ops.push({ op: 'add', path: pointer([...base, ref.list, ref.index, 'resources', m, EPC_RESOURCE]), value: formatBytes(values[0].bytes) });
-    }
+    per[m] = values[0].bytes;
+    for (const n of EPC_ALIASES_MIB) delete map[n];
+    if (map[EPC_RESOURCE] === undefined || map[EPC_RESOURCE] === null) map[EPC_RESOURCE] = formatBytes(values[0].bytes);
   }
-  if (names.size === 0) return null;
-  if (perMap.limits !== null && perMap.requests !== null && perMap.limits !== perMap.requests) {
-    plan.denials.push(`${where}: EPC request ${formatBytes(perMap.requests)} differs from its limit ${formatBytes(perMap.limits)}; extended resources need requests equal to limits`);
+  if (per.limits !== null && per.requests !== null && per.limits !== per.requests) {
+    plan.denials.push(`${w}: EPC request ${formatBytes(per.requests)} differs from its limit ${formatBytes(per.limits)}; extended resources need requests equal to limits`);
   }
-  return { ref, bytes: perMap.limits ?? perMap.requests ?? 0, names };
+  if (per.limits === null && per.requests !== null && edit.requests) {
+    edit.limits = { ...(edit.limits ?? {}), [EPC_RESOURCE]: edit.requests[EPC_RESOURCE] };
+    plan.warnings.push(`${w}: EPC limit set to the request (${formatBytes(per.requests)}): extended resources need a limit equal to the request`);
+  }
+  return per.limits ?? per.requests ?? 0;
 }
 
-function hasResource(c: JsonObject, m: 'limits' | 'requests', name: string): boolean {
-  const res = c.resources;
-  return isObject(res) && isObject(res[m]) && (res[m] as JsonObject)[name] !== undefined;
+/** `name: "1"` in limits, and in requests when the container has a requests map (else they default from limits). */
+function addDevice(edit: ResourceEdit, name: string): void {
+  edit.limits = edit.limits ?? {};
+  if (edit.limits[name] === undefined || edit.limits[name] === null) edit.limits[name] = edit.requests?.[name] ?? '1';
+  if (edit.requests && (edit.requests[name] === undefined || edit.requests[name] === null)) edit.requests[name] = edit.limits[name];
 }
 
-/** Add `name: "1"` to limits, and to requests when the container has a requests map (else the API server defaults it from limits). */
-function addDevice(ref: ContainerRef, base: (string | number)[], name: string, plan: PodPlan): void {
-  const c = ref.container;
-  const res = c.resources;
-  const path = (...p: (string | number)[]) => pointer([...base, ref.list, ref.index, ...p]);
-  if (!isObject(res)) {
-    plan.ops.push({ op: 'add', path: path('resources'), value: { limits: { [name]: '1' } } });
+/** The operations that turn the container's resources into the edited ones; nothing for what did not change. */
+function emitResources(edit: ResourceEdit, base: readonly string[], ops: PatchOp[]): void {
+  const at = (...p: (string | number)[]) => pointer([...base, edit.ref.list, edit.ref.index, 'resources', ...p]);
+  if (!edit.original) {
+    const value: JsonObject = {};
+    if (edit.limits) value.limits = edit.limits;
+    if (edit.requests) value.requests = edit.requests;
+    if (Object.keys(value).length > 0) ops.push({ op: 'add', path: pointer([...base, edit.ref.list, edit.ref.index, 'resources']), value });
     return;
   }
   for (const m of ['limits', 'requests'] as const) {
-    if (hasResource(c, m, name)) continue;
-    if (isObject(res[m])) plan.ops.push({ op: 'add', path: path('resources', m, name), value: '1' });
-    else if (m === 'limits') plan.ops.push({ op: 'add', path: path('resources', 'limits'), value: { [name]: '1' } });
+    const want = edit[m];
+    if (!want) continue;
+    const had = edit.original[m];
+    if (!isObject(had)) {
+      ops.push({ op: 'add', path: at(m), value: want });
+      continue;
+    }
+    for (const k of Object.keys(had)) if (!Object.hasOwn(want, k)) ops.push({ op: 'remove', path: at(m, k) });
+    for (const [k, v] of Object.entries(want)) {
+      if (!Object.hasOwn(had, k)) ops.push({ op: 'add', path: at(m, k), value: v });
+      else if (had[k] !== v) ops.push({ op: 'replace', path: at(m, k), value: v });
+    }
   }
 }
 
-function addAesmd(ref: ContainerRef, base: (string | number)[], plan: PodPlan): void {
+function addAesmd(ref: ContainerRef, base: readonly string[], ops: PatchOp[]): void {
   const c = ref.container;
   const path = (...p: (string | number)[]) => pointer([...base, ref.list, ref.index, ...p]);
   const mounts = Array.isArray(c.volumeMounts) ? c.volumeMounts : null;
   const mounted = mounts?.some((m) => isObject(m) && (m.mountPath === AESMD_DIR || m.name === AESMD_VOLUME));
   const mount = { name: AESMD_VOLUME, mountPath: AESMD_DIR };
-  if (!mounted) plan.ops.push(mounts ? { op: 'add', path: path('volumeMounts', '-'), value: mount } : { op: 'add', path: path('volumeMounts'), value: [mount] });
+  if (!mounted) ops.push(mounts ? { op: 'add', path: path('volumeMounts', '-'), value: mount } : { op: 'add', path: path('volumeMounts'), value: [mount] });
   const env = Array.isArray(c.env) ? c.env : null;
   const hasEnv = env?.some((e) => isObject(e) && e.name === AESM_ENV);
   const entry = { name: AESM_ENV, value: '1' };
-  if (!hasEnv) plan.ops.push(env ? { op: 'add', path: path('env', '-'), value: entry } : { op: 'add', path: path('env'), value: [entry] });
+  if (!hasEnv) ops.push(env ? { op: 'add', path: path('env', '-'), value: entry } : { op: 'add', path: path('env'), value: [entry] });
 }
 
+/** AKS FAQ: enclaves are single-process; a shell or fork/exec pattern in an enclave container is worth a warning. */
 function forkWarning(ref: ContainerRef): string | null {
-  const words = [...(Array.isArray(ref.container.command) ? ref.container.command : []), ...(Array.isArray(ref.container.args) ? ref.container.args : [])].filter((w): w is string => typeof w === 'string');
+  const words = [...(Array.isArray(ref.container.command) ? ref.container.command : []), ...(Array.isArray(ref.container.args) ? ref.container.args : [])].filter(
+    (w): w is string => typeof w === 'string',
+  );
   if (words.length === 0) return null;
   const shell = SHELLS.test(words[0]) && words.includes('-c');
   const joined = words.join(' ');
@@ -159,49 +193,61 @@ function forkWarning(ref: ContainerRef): string | null {
   return null;
 }
 
+/** A confkube annotation that only makes sense on an enclave pod counts as asking for SGX. */
+function annotatedSgx(annotations: Record<string, string>): boolean {
+  if ((annotations[ANNOTATION_SGX] ?? '').toLowerCase() === 'true') return true;
+  return [ANNOTATION_QUOTE_PROVIDER, ANNOTATION_MRSIGNER, ANNOTATION_SIGSTRUCT].some((a) => annotations[a] !== undefined);
+}
+
 /**
  * What to change in one pod spec (at JSON Pointer `base`) so the YAML users write works: EPC aliases to
  * `sgx.intel.com/epc` in bytes, the enclave device on each EPC container, the provision device or the aesmd
  * socket per `confkube.io/quote-provider`, the SGX pool toleration. A pod that does not ask for SGX gets no
- * operation at all.
+ * operation, warning or denial at all, and is looked at no further than its resource names and annotations.
  */
-export function planPod(spec: unknown, annotations: Record<string, string>, base: string[], options: MutateOptions = {}): PodPlan {
+export function planPod(spec: unknown, annotations: Record<string, string>, base: readonly string[], options: MutateOptions = {}): PodPlan {
   const plan: PodPlan = { sgx: false, ops: [], warnings: [], denials: [], epcBytes: 0, enclaveContainers: [] };
   const refs = containersOf(spec);
-  const epc = refs.map((r) => containerEpc(r, base, plan)).filter((x): x is ContainerEpc => x !== null);
-  const annotated = (annotations[ANNOTATION_SGX] ?? '').toLowerCase() === 'true';
-  if (epc.length === 0 && !annotated) {
-    // Not an SGX pod: nothing is changed. (containerEpc only records operations for EPC entries.)
-    return { ...plan, ops: [], denials: [], warnings: [] };
-  }
+  const epcRefs = refs.filter(namesEpc);
+  if (epcRefs.length === 0 && !annotatedSgx(annotations)) return plan;
   plan.sgx = true;
-  const appBytes = epc.filter((e) => e.ref.list === 'containers').reduce((s, e) => s + e.bytes, 0);
-  const initBytes = Math.max(0, ...epc.filter((e) => e.ref.list === 'initContainers').map((e) => e.bytes));
+
+  const edits = new Map<ContainerRef, ResourceEdit>();
+  const bytes = new Map<ContainerRef, number>();
+  for (const ref of epcRefs) bytes.set(ref, normaliseEpc(editFor(edits, ref), plan));
+  const appBytes = epcRefs.filter((r) => r.list === 'containers').reduce((s, r) => s + (bytes.get(r) ?? 0), 0);
+  const initBytes = Math.max(0, ...epcRefs.filter((r) => r.list === 'initContainers').map((r) => bytes.get(r) ?? 0));
   plan.epcBytes = Math.max(appBytes, initBytes);
 
-  const enclaves: ContainerRef[] = epc.length > 0 ? epc.map((e) => e.ref) : refs.filter((r) => r.list === 'containers');
+  const enclaves: ContainerRef[] = epcRefs.length > 0 ? epcRefs : refs.filter((r) => r.list === 'containers');
   for (const ref of enclaves) {
-    addDevice(ref, base, ENCLAVE_RESOURCE, plan);
+    addDevice(editFor(edits, ref), ENCLAVE_RESOURCE);
     plan.enclaveContainers.push(ref.name);
     const w = forkWarning(ref);
     if (w) plan.warnings.push(w);
   }
 
+  const extra: PatchOp[] = [];
   const provider = annotations[ANNOTATION_QUOTE_PROVIDER] ?? annotations[INTEL_ANNOTATION_QUOTE_PROVIDER];
   if (provider !== undefined && provider !== '') {
     if (provider === QUOTE_PROVIDER_AESMD) {
-      for (const ref of enclaves) addAesmd(ref, base, plan);
+      // Out-of-process quoting through the node's aesmd (spec §3.3, Intel's DaemonSet mode in §2.3).
+      for (const ref of enclaves) addAesmd(ref, base, extra);
       const volumes = isObject(spec) && Array.isArray(spec.volumes) ? spec.volumes : null;
       if (!volumes?.some((v) => isObject(v) && v.name === AESMD_VOLUME)) {
         const vol = { name: AESMD_VOLUME, hostPath: { path: AESMD_DIR, type: 'DirectoryOrCreate' } };
-        plan.ops.push(volumes ? { op: 'add', path: pointer([...base, 'volumes', '-']), value: vol } : { op: 'add', path: pointer([...base, 'volumes']), value: [vol] });
+        extra.push(volumes ? { op: 'add', path: pointer([...base, 'volumes', '-']), value: vol } : { op: 'add', path: pointer([...base, 'volumes']), value: [vol] });
       }
     } else {
+      // In-process quoting: the named container runs its own QE/PCE and needs /dev/sgx_provision (§2.3).
       const ref = refs.find((r) => r.name === provider);
       if (!ref) plan.denials.push(`${ANNOTATION_QUOTE_PROVIDER} names container "${provider}", which the pod does not have (use a container name for in-process quoting, or "aesmd")`);
-      else addDevice(ref, base, PROVISION_RESOURCE, plan);
+      else addDevice(editFor(edits, ref), PROVISION_RESOURCE);
     }
   }
+
+  for (const edit of edits.values()) emitResources(edit, base, plan.ops);
+  plan.ops.push(...extra);
 
   const tol = options.sgxToleration;
   if (tol) {

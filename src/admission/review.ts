@@ -33,6 +33,10 @@ export type ReviewMode = 'mutate' | 'validate';
 
 const MAX_WARNING = 256; // API server limit per warning (spec k8s-sgx.md §6.1)
 
+function sameTemplate(a: Record<string, unknown>, b: Record<string, unknown>, specPath: readonly string[], metaPath: readonly string[]): boolean {
+  return JSON.stringify(at(a, specPath)) === JSON.stringify(at(b, specPath)) && JSON.stringify(at(a, [...metaPath, 'annotations']) ?? null) === JSON.stringify(at(b, [...metaPath, 'annotations']) ?? null);
+}
+
 /** Parse and shape-check an AdmissionReview v1 request. */
 export function parseReview(body: unknown): { uid: string; request: Record<string, unknown> } {
   if (!isObject(body)) throw new ReviewError('ERR_REVIEW_SHAPE', 'body is not a JSON object (expected an AdmissionReview)');
@@ -66,16 +70,25 @@ export async function reviewRequest(body: unknown, mode: ReviewMode, options: Re
 async function decide(uid: string, request: Record<string, unknown>, mode: ReviewMode, options: ReviewOptions): Promise<AdmissionResponse> {
   const op = request.operation;
   if (op !== undefined && op !== 'CREATE' && op !== 'UPDATE') return allowed(uid);
+  // Subresources (status, ephemeralcontainers, resize, binding…) never carry a new pod template to admit.
+  if (typeof request.subResource === 'string' && request.subResource !== '') return allowed(uid);
   const object = request.object;
   if (!isObject(object)) return allowed(uid);
   const kindField = isObject(request.kind) && typeof request.kind.kind === 'string' ? request.kind.kind : object.kind;
   const kind = typeof kindField === 'string' ? kindField : '';
+  // Own properties only: a kind named "toString" or "__proto__" is just another kind we do not admit.
+  if (!Object.hasOwn(POD_SPEC_PATHS, kind)) return allowed(uid);
+  // A pod's containers cannot change after creation: an UPDATE (labels, finalizers) is never patched or blocked.
+  if (kind === 'Pod' && op === 'UPDATE') return allowed(uid);
   const specPath = POD_SPEC_PATHS[kind];
-  if (!specPath) return allowed(uid);
+  const metaPath = POD_META_PATHS[kind];
   const spec = at(object, specPath);
-  const annotations = stringMap(at(object, [...POD_META_PATHS[kind], 'annotations']));
+  const annotations = stringMap(at(object, [...metaPath, 'annotations']));
   const plan = planPod(spec, annotations, specPath, options);
   if (!plan.sgx) return allowed(uid);
+  // A workload UPDATE that leaves the pod template alone (scaling, labels) was admitted when the template was
+  // written: it is not re-judged, so a changed trust list or a full cluster never blocks a scale-down.
+  if (op === 'UPDATE' && isObject(request.oldObject) && sameTemplate(object, request.oldObject, specPath, metaPath)) return allowed(uid);
 
   const denials = [...plan.denials];
   const warnings = [...plan.warnings];
