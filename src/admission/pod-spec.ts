@@ -14,18 +14,10 @@ export const POD_SPEC_PATHS: Record<string, string[]> = {
   PodTemplate: ['template', 'spec'],
 };
 
-/** The metadata that carries a pod's annotations: the template's for workloads. */
-export const POD_META_PATHS: Record<string, string[]> = {
-  Pod: ['metadata'],
-  Deployment: ['spec', 'template', 'metadata'],
-  StatefulSet: ['spec', 'template', 'metadata'],
-  DaemonSet: ['spec', 'template', 'metadata'],
-  ReplicaSet: ['spec', 'template', 'metadata'],
-  ReplicationController: ['spec', 'template', 'metadata'],
-  Job: ['spec', 'template', 'metadata'],
-  CronJob: ['spec', 'jobTemplate', 'spec', 'template', 'metadata'],
-  PodTemplate: ['template', 'metadata'],
-};
+/** The metadata that carries a pod's annotations: the template's for workloads (the spec path's sibling). */
+export const POD_META_PATHS: Record<string, string[]> = Object.fromEntries(
+  Object.entries(POD_SPEC_PATHS).map(([kind, path]) => [kind, [...path.slice(0, -1), 'metadata']]),
+);
 
 export type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 export type JsonObject = { [k: string]: Json };

@@ -1,36 +1,13 @@
 /**
  * What the service needs from its collaborators. The store, the policy language and the verifier are
  * injected so the service is a thin shell (STYLE.md) and tests can run them at a fixed time.
- * The store shape is the subset of `src/store` Store the service uses (structurally compatible).
  */
-export interface SigningKeyRecord { kid: string; privateKeyPem: string; certificatePem: string; createdAt: number; activeFrom: number; retiredAt: number | null }
-export interface PolicyRecord { attestationType: string; text: string; jws: string; hash: string; version: number; setAt: number; setBy: string }
-export interface PolicyCertRecord { thumbprint: string; certificatePem: string; addedAt: number }
-export interface CollateralRecord { key: string; body: Uint8Array; issuerChain: string | null; fetchedAt: number; nextUpdate: number | null; etag?: string | null }
-export interface AuditRecord {
-  id?: number; time: number; clientAddress: string; attestationType: string; mrEnclave: string | null; mrSigner: string | null;
-  tcbStatus: string | null; decision: 'permit' | 'deny' | 'error'; policyHash: string | null; tokenId: string | null; simulated: boolean; reason?: string | null;
-}
+import type { Store } from '../store/types.js';
 
-export interface AttestationStore {
-  readonly kind: 'sqlite' | 'postgres' | string;
-  migrate(): Promise<void>;
-  listSigningKeys(): Promise<SigningKeyRecord[]>;
-  addSigningKey(k: SigningKeyRecord): Promise<void>;
-  retireSigningKey(kid: string, at: number): Promise<void>;
-  getPolicy(attestationType: string): Promise<PolicyRecord | null>;
-  setPolicy(p: Omit<PolicyRecord, 'version'>): Promise<PolicyRecord>;
-  resetPolicy(attestationType: string, setBy: string): Promise<void>;
-  policyVersion(): Promise<number>;
-  listPolicyCertificates(): Promise<PolicyCertRecord[]>;
-  addPolicyCertificate(c: PolicyCertRecord): Promise<void>;
-  removePolicyCertificate(thumbprint: string): Promise<boolean>;
-  getCollateral(key: string): Promise<CollateralRecord | null>;
-  putCollateral(c: CollateralRecord): Promise<void>;
-  listCollateral(): Promise<CollateralRecord[]>;
-  appendAudit(r: AuditRecord): Promise<number>;
-  close(): Promise<void>;
-}
+export type { SigningKeyRecord, PolicyRecord, PolicyCertRecord, CollateralRecord, AuditRecord } from '../store/types.js';
+
+/** The part of the store the service uses (the in-memory test store implements just this). */
+export type AttestationStore = Omit<Store, 'kind' | 'policyHistory' | 'queryAudit'> & { readonly kind: string };
 
 /** Claims as the policy sees them: claim type → value (boolean, number, string, or JSON object). */
 export type ClaimMap = Record<string, unknown>;
