@@ -22,6 +22,8 @@ export class AdmissionApiPeer {
   namespaces = new Map<string, Json>();
   configMaps = new Map<string, Json>();
   calls: string[] = [];
+  /** While set, every read answers 503 with a Status body, as an API server that lost etcd does. */
+  failing = false;
   private server: Server | null = null;
   port = 0;
 
@@ -47,10 +49,11 @@ export class AdmissionApiPeer {
     });
   }
 
-  addConfigMap(namespace: string, name: string, binaryData: Record<string, Uint8Array>): void {
+  addConfigMap(namespace: string, name: string, binaryData: Record<string, Uint8Array>, data?: Record<string, string>): void {
     this.configMaps.set(`${namespace}/${name}`, {
       kind: 'ConfigMap', apiVersion: 'v1',
       metadata: { name, namespace, uid: `cm-${name}`, resourceVersion: '11', creationTimestamp: '2026-11-28T09:00:00Z' },
+      ...(data ? { data } : {}),
       binaryData: Object.fromEntries(Object.entries(binaryData).map(([k, v]) => [k, Buffer.from(v).toString('base64')])),
     });
   }
@@ -65,6 +68,7 @@ export class AdmissionApiPeer {
       };
       const notFound = (what: string) => send(404, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: `${what} not found`, reason: 'NotFound', code: 404 });
       if (req.headers.authorization !== `Bearer ${this.token}`) return send(401, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'Unauthorized', reason: 'Unauthorized', code: 401 });
+      if (this.failing) return send(503, { kind: 'Status', apiVersion: 'v1', metadata: {}, status: 'Failure', message: 'etcdserver: request timed out', reason: 'ServiceUnavailable', code: 503 });
       let m: RegExpExecArray | null;
       if (req.method === 'GET' && url.pathname === '/api/v1/nodes') {
         return send(200, { kind: 'NodeList', apiVersion: 'v1', metadata: { resourceVersion: '100' }, items: this.nodes });

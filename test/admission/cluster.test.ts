@@ -25,6 +25,7 @@ before(async () => {
   peer.addConfigMap('enclaves', 'fortanix', { 'enclave.sig': fixtureBytes('admission/fortanix-test_enclave.sig') });
   peer.addConfigMap('enclaves', 'tampered', { 'enclave.sig': broken });
   peer.addConfigMap('enclaves', 'junk', { 'enclave.sig': new Uint8Array(100) });
+  peer.addConfigMap('enclaves', 'text', {}, { 'enclave.sig': 'not binary' });
   await peer.start();
   cluster = new KubeCluster(peer.kubeConfig(), { ttlMs: 60_000 });
 });
@@ -80,4 +81,53 @@ test('ordinary pods never reach the API server, even with a cluster configured',
     assert.equal(r.response.allowed, true);
   }
   assert.equal(peer.calls.length, before);
+});
+
+test('ConfigMaps and namespaces are cached; a SIGSTRUCT kept as text says where it belongs', async () => {
+  const c = new KubeCluster(peer.kubeConfig(), { ttlMs: 60_000 });
+  const pod = sgxPod('enclaves', { 'confkube.io/sigstruct': 'le/enclave.sig' });
+  assert.equal((await reviewRequest(reviewFor(pod), 'validate', { cluster: c })).response.allowed, true);
+  const calls = peer.calls.length;
+  for (let i = 0; i < 5; i++) assert.equal((await reviewRequest(reviewFor(pod), 'validate', { cluster: c })).response.allowed, true);
+  assert.equal(peer.calls.length, calls, 'nodes, namespace and ConfigMap all served from the cache');
+  // Concurrent reviews share one read.
+  const fresh = new KubeCluster(peer.kubeConfig(), { ttlMs: 60_000 });
+  const before = peer.calls.length;
+  await Promise.all(Array.from({ length: 20 }, () => reviewRequest(reviewFor(pod), 'validate', { cluster: fresh })));
+  assert.deepEqual(peer.calls.slice(before).sort(), ['GET /api/v1/namespaces/enclaves', 'GET /api/v1/namespaces/enclaves/configmaps/le', 'GET /api/v1/nodes'].sort());
+  const text = await reviewRequest(reviewFor(sgxPod('enclaves', { 'confkube.io/sigstruct': 'text/enclave.sig' })), 'validate', { cluster: c });
+  assert.equal(text.response.allowed, false);
+  assert.match(text.response.status!.message, /in data \(text\), not binaryData/);
+});
+
+test('an API server that goes away: recent node capacity still answers, then SGX pods get warnings, never a block', async () => {
+  const c = new KubeCluster(peer.kubeConfig(), { ttlMs: 1, staleMs: 60_000 });
+  assert.equal((await c.largestEpc())?.node, 'aks-dcsv3-0');
+  peer.failing = true;
+  try {
+    await new Promise((r) => setTimeout(r, 5));
+    assert.equal((await c.largestEpc())?.node, 'aks-dcsv3-0', 'expired but recent: answered while the refresh fails');
+    const big = await reviewRequest(reviewFor(sgxPod('default', {}, '65Gi')), 'validate', { cluster: c });
+    assert.equal(big.response.allowed, false, 'the recent capacity still bounds requests');
+    const gone = new KubeCluster(peer.kubeConfig(), { ttlMs: 1, staleMs: 1 });
+    const pod = sgxPod('default', { 'confkube.io/mrsigner': LE_SIGNER });
+    const r = await reviewRequest(reviewFor(pod), 'mutate', { cluster: gone });
+    assert.equal(r.response.allowed, true);
+    assert.match(r.response.warnings!.join('\n'), /EPC size not checked: nodes could not be read \(HTTP 503/);
+    assert.match(r.response.warnings!.join('\n'), /namespace "default" could not be read/);
+    assert.ok(r.response.patch, 'the devices are still injected');
+    // A SIGSTRUCT that cannot be fetched is not waved through.
+    const sig = await reviewRequest(reviewFor(sgxPod('enclaves', { 'confkube.io/sigstruct': 'le/enclave.sig' })), 'validate', { cluster: gone });
+    assert.equal(sig.response.allowed, false);
+    assert.match(sig.response.status!.message, /could not be read.*503/);
+    // Ordinary pods: allowed, no patch, no call.
+    const calls = peer.calls.length;
+    for (const { object } of ordinaryCorpus().slice(0, 20)) {
+      const o = await reviewRequest(reviewFor(object), 'mutate', { cluster: gone });
+      assert.deepEqual(Object.keys(o.response).sort(), ['allowed', 'uid']);
+    }
+    assert.equal(peer.calls.length, calls);
+  } finally {
+    peer.failing = false;
+  }
 });
