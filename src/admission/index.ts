@@ -6,3 +6,4 @@ export { checkSigner, parseSignerList } from './signer-policy.js';
 export { KubeCluster } from './cluster.js';
 export { createWebhookServer, type WebhookServerOptions } from './server.js';
 export { POD_SPEC_PATHS } from './pod-spec.js';
+export { applyJsonPatch, type JsonPatchOp } from './json-patch.js';
