@@ -1,7 +1,11 @@
 // Admission reviews/s and latency percentiles over HTTPS on loopback (the webhook in a child process): the
-// maximum rate with autocannon, and a fixed 1,000 reviews/s with an open-loop generator over keep-alive
-// connections that times each review from its scheduled send time (no coordinated omission, µs resolution);
-// next to the anchor measured in the same run: the in-process review rate (reviewRequest, no HTTP).
+// maximum rate with autocannon; a fixed 1,000 reviews/s with autocannon (overallRate; 1 ms resolution) and with an
+// open-loop generator over keep-alive connections that times each review from its send and from its scheduled
+// time (µs resolution, coordinated omission visible); next to the anchor measured in the same run: the
+// in-process review rate (reviewRequest, no HTTP).
+// autocannon's rate limit sends each connection's quota for the second back to back and then waits
+// (httpClient.js reqsMadeThisSecond), so its 1,000/s row is 1,000-review bursts: its p99 is queueing inside the
+// burst. The open-loop rows spread the reviews evenly, as an API server does; they are the figure to compare.
 // Target (issue 8): p99 < 2 ms at 1,000 reviews/s.
 // Usage: npm run bench:admission [-- --seconds 10 --connections 8]
 import { spawn, execFileSync } from 'node:child_process';
@@ -41,8 +45,9 @@ async function anchor(): Promise<number> {
   return n / SECONDS;
 }
 
-async function load(port: number, ca: string) {
+async function load(port: number, ca: string, overallRate?: number) {
   return autocannon({
+    ...(overallRate ? { overallRate } : {}),
     url: `https://127.0.0.1:${port}`,
     connections: CONNECTIONS,
     duration: SECONDS,
@@ -51,18 +56,39 @@ async function load(port: number, ca: string) {
   } as autocannon.Options);
 }
 
-/** Open-loop load at `rate` reviews/s for SECONDS: each review is timed from when it was due. */
-async function fixedRate(port: number, ca: string, rate: number): Promise<{ sent: number; errors: number; p50: number; p90: number; p99: number; max: number }> {
+interface Percentiles {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+function percentiles(xs: number[]): Percentiles {
+  xs.sort((a, b) => a - b);
+  const q = (p: number) => xs[Math.min(xs.length - 1, Math.floor(p * xs.length))];
+  return { p50: q(0.5), p90: q(0.9), p99: q(0.99), max: xs[xs.length - 1] };
+}
+
+/**
+ * Open-loop load at `rate` reviews/s for SECONDS over keep-alive connections. A 1 ms timer sends every review
+ * that is due (no busy loop: on a shared machine that would take the CPU the webhook needs). Each review is timed
+ * from when it was sent and from when it was due; the second includes the generator's own timer slack and
+ * shows any coordinated omission.
+ */
+async function fixedRate(port: number, ca: string, rate: number): Promise<{ sent: number; errors: number; fromSend: Percentiles; fromDue: Percentiles }> {
   const agent = new Agent({ keepAlive: true, maxSockets: 16, ca });
-  const lat: number[] = [];
+  const fromSend: number[] = [];
+  const fromDue: number[] = [];
   let errors = 0;
   const one = (body: string, due: bigint) =>
     new Promise<void>((resolve) => {
+      const sentAt = process.hrtime.bigint();
       const req = request({ host: '127.0.0.1', port, path: '/mutate', method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, (res) => {
         res.resume();
         res.on('end', () => {
+          const now = process.hrtime.bigint();
           if (res.statusCode !== 200) errors++;
-          lat.push(Number(process.hrtime.bigint() - due) / 1e6);
+          fromSend.push(Number(now - sentAt) / 1e6);
+          fromDue.push(Number(now - due) / 1e6);
           resolve();
         });
       });
@@ -74,7 +100,8 @@ async function fixedRate(port: number, ca: string, rate: number): Promise<{ sent
     });
   // Warm the connections.
   await Promise.all(Array.from({ length: 16 }, (_, i) => one(bodies[i % bodies.length], process.hrtime.bigint())));
-  lat.length = 0;
+  fromSend.length = 0;
+  fromDue.length = 0;
   const interval = BigInt(Math.round(1e9 / rate));
   const start = process.hrtime.bigint();
   const total = Math.round(rate * SECONDS);
@@ -94,9 +121,7 @@ async function fixedRate(port: number, ca: string, rate: number): Promise<{ sent
   });
   await Promise.all(pending);
   agent.destroy();
-  lat.sort((a, b) => a - b);
-  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))];
-  return { sent, errors, p50: q(0.5), p90: q(0.9), p99: q(0.99), max: lat[lat.length - 1] };
+  return { sent, errors, fromSend: percentiles(fromSend), fromDue: percentiles(fromDue) };
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'ck-bench-adm-'));
@@ -113,15 +138,19 @@ try {
   await load(port, ca); // warm-up
   const max = await load(port, ca);
   const fixed = await fixedRate(port, ca, 1000);
+  const capped = await load(port, ca, 1000);
   child.kill('SIGTERM');
   const line = (name: string, r: autocannon.Result) =>
     `${name.padEnd(34)} ${r.requests.average.toFixed(0).padStart(7)} reviews/s   p50 ${r.latency.p50} ms  p90 ${r.latency.p90} ms  p99 ${r.latency.p99} ms  errors ${r.errors + r.non2xx}`;
   console.log(`anchor: in-process reviewRequest   ${inproc.toFixed(0).padStart(7)} reviews/s`);
   console.log(line('HTTPS, maximum rate', max));
-  console.log(`${'HTTPS, fixed 1,000 reviews/s'.padEnd(34)} ${(fixed.sent / SECONDS).toFixed(0).padStart(7)} reviews/s   p50 ${fixed.p50.toFixed(2)} ms  p90 ${fixed.p90.toFixed(2)} ms  p99 ${fixed.p99.toFixed(2)} ms  max ${fixed.max.toFixed(1)} ms  errors ${fixed.errors}`);
+  const pct = (p: Percentiles) => `p50 ${p.p50.toFixed(2)} ms  p90 ${p.p90.toFixed(2)} ms  p99 ${p.p99.toFixed(2)} ms  max ${p.max.toFixed(1)} ms`;
+  console.log(line('HTTPS, 1,000 reviews/s (autocannon)', capped));
+  console.log(`${'HTTPS, 1,000 reviews/s, from send'.padEnd(34)} ${(fixed.sent / SECONDS).toFixed(0).padStart(7)} reviews/s   ${pct(fixed.fromSend)}  errors ${fixed.errors}`);
+  console.log(`${'HTTPS, 1,000 reviews/s, from due'.padEnd(34)} ${''.padStart(7)}             ${pct(fixed.fromDue)}`);
   console.log('');
   console.log(`HTTPS max / in-process = ${(max.requests.average / inproc).toFixed(2)}`);
-  console.log(`p99 at 1,000 reviews/s = ${fixed.p99.toFixed(2)} ms (target < 2 ms)`);
+  console.log(`p99 at 1,000 reviews/s = ${fixed.fromSend.p99.toFixed(2)} ms from send, ${fixed.fromDue.p99.toFixed(2)} ms from due, ${capped.latency.p99} ms autocannon (target < 2 ms)`);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
