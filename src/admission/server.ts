@@ -6,10 +6,17 @@ import { reviewRequest, type ReviewMode, type ReviewOptions } from './review.js'
 export interface WebhookServerOptions extends ReviewOptions {
   /** PEM key and certificate; omitted only in tests that use fastify's inject. */
   tls?: { key: string | Buffer; cert: string | Buffer } | null;
-  /** Largest accepted body; the API server caps objects at ~1.5 MiB plus the review envelope. */
+  /**
+   * Largest accepted body. etcd caps an object at 1.5 MiB and an UPDATE review carries object and oldObject,
+   * so the default (8 MiB) admits every review an API server can send and still refuses a runaway client.
+   */
   bodyLimit?: number;
+  /** A request whose body has not arrived by then is dropped (the API server gives up after 30 s at most). */
+  requestTimeoutMs?: number;
   logger?: boolean;
 }
+
+const DEFAULT_BODY_LIMIT = 8 * 1024 * 1024;
 
 function errorBody(code: string, message: string) {
   return { kind: 'Status', apiVersion: 'v1', status: 'Failure', code, message };
@@ -22,7 +29,8 @@ function errorBody(code: string, message: string) {
 export function createWebhookServer(options: WebhookServerOptions = {}): FastifyInstance {
   const app = Fastify({
     logger: options.logger ?? false,
-    bodyLimit: options.bodyLimit ?? 3 * 1024 * 1024,
+    bodyLimit: options.bodyLimit ?? DEFAULT_BODY_LIMIT,
+    requestTimeout: options.requestTimeoutMs ?? 30_000,
     ...(options.tls ? { https: { key: options.tls.key, cert: options.tls.cert } } : {}),
   } as Parameters<typeof Fastify>[0]) as unknown as FastifyInstance;
 
@@ -34,7 +42,7 @@ export function createWebhookServer(options: WebhookServerOptions = {}): Fastify
     const status = typeof err.statusCode === 'number' && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : null;
     if (status !== null) {
       const msg =
-        status === 413 ? `body larger than ${options.bodyLimit ?? 3 * 1024 * 1024} bytes` : status === 415 ? 'Content-Type must be application/json' : err.message;
+        status === 413 ? `body larger than ${options.bodyLimit ?? DEFAULT_BODY_LIMIT} bytes (an AdmissionReview holds at most two 1.5 MiB objects)` : status === 415 ? 'Content-Type must be application/json' : err.message;
       return reply.code(status).send(errorBody(err.code ?? `HTTP_${status}`, msg));
     }
     if (err instanceof ConfkubeError) return reply.code(400).send(errorBody(err.code, err.message));

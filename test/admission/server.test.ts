@@ -41,7 +41,7 @@ function post(path: string, body: string | Buffer, contentType = 'application/js
     req.on('error', (e) => {
       if (!answered) setTimeout(() => (answered ? undefined : reject(e)), 200);
     });
-    if (Buffer.byteLength(body) > 1024 * 1024) req.write(Buffer.from(body).subarray(0, 64 * 1024));
+    if (Buffer.byteLength(body) > 8 * 1024 * 1024) req.write(Buffer.from(body).subarray(0, 64 * 1024));
     else req.end(body);
   });
 }
@@ -96,7 +96,7 @@ test('malformed reviews get an answer that says why, never a crash or a 500', as
     ['v1beta1', JSON.stringify({ apiVersion: 'admission.k8s.io/v1beta1', kind: 'AdmissionReview', request: { uid: 'x' } }), 'application/json', 400, /admission.k8s.io\/v1/],
     ['no request', JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview' }), 'application/json', 400, /no "request"/],
     ['no uid', JSON.stringify({ apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { object: {} } }), 'application/json', 400, /uid/],
-    ['huge body', Buffer.alloc(4 * 1024 * 1024, 0x20), 'application/json', 413, /larger than/],
+    ['huge body', Buffer.alloc(9 * 1024 * 1024, 0x20), 'application/json', 413, /larger than 8388608 bytes/],
     ['wrong content type', 'hello', 'text/plain', 415, /application\/json/],
   ];
   for (const [what, body, type, status, re] of cases) {
@@ -114,4 +114,15 @@ test('malformed reviews get an answer that says why, never a crash or a 500', as
   // Still alive and answering.
   const ok = await post('/validate', JSON.stringify(reviewFor(asKind('Pod', { spec: { containers: [] } }))));
   assert.equal(ok.json.response.allowed, true);
+});
+
+test('the largest review an API server sends (UPDATE of a 1.4 MiB workload, object and oldObject) is answered', async () => {
+  const env = Array.from({ length: 14_000 }, (_, i) => ({ name: `VAR_${i}`, value: 'v'.repeat(80) }));
+  const dep = asKind('Deployment', { spec: { containers: [{ name: 'big', image: 'x', env }] } });
+  const size = JSON.stringify(dep).length;
+  assert.ok(size > 1.3 * 2 ** 20 && size < 1.5 * 2 ** 20, String(size));
+  const review = reviewFor(dep, { operation: 'UPDATE', oldObject: dep });
+  const r = await post('/mutate', JSON.stringify(review));
+  assert.equal(r.status, 200);
+  assert.deepEqual(r.json.response, { uid: (review.request as { uid: string }).uid, allowed: true });
 });
