@@ -153,3 +153,23 @@ test('formatBytes renders like Kubernetes', () => {
   assert.equal(formatBytes(1536 * 2 ** 20), '1536Mi');
   assert.equal(formatBytes(1000), '1000');
 });
+
+test("the FAQ's container, limits only as published, in every workload kind and under every EPC name: only epc and enclave change", async () => {
+  const faqTemplate = (faq as { spec: { template: { metadata: Record<string, unknown>; spec: Record<string, unknown> } } }).spec.template;
+  const [faqContainer] = faqTemplate.spec.containers as Record<string, unknown>[];
+  for (const kind of WORKLOAD_KINDS) {
+    for (const [name, value] of [['sgx.intel.com/sgx_epc_mem_in_MiB', '10'], ['kubernetes.azure.com/sgx_epc_mem_in_MiB', '10'], ['sgx.intel.com/epc', '10Mi']] as const) {
+      const container = { ...structuredClone(faqContainer), resources: { limits: { [name]: value } } };
+      const restartPolicy = kind === 'Job' || kind === 'CronJob' || kind === 'Pod' ? 'Never' : 'Always';
+      const obj = asKind(kind, { metadata: structuredClone(faqTemplate.metadata), spec: { containers: [container], restartPolicy } }, 'sgx-test');
+      const out = await reviewRequest(reviewFor(obj), 'mutate');
+      assert.equal(out.response.allowed, true, `${kind} ${name}`);
+      assert.equal(out.response.warnings, undefined, `${kind} ${name}`);
+      const expected = asKind(kind, {
+        metadata: structuredClone(faqTemplate.metadata),
+        spec: { containers: [{ ...structuredClone(faqContainer), resources: { limits: { 'sgx.intel.com/epc': '10Mi', 'sgx.intel.com/enclave': '1' } } }], restartPolicy },
+      }, 'sgx-test');
+      assert.deepEqual(patched(obj, out), expected, `${kind} ${name}`);
+    }
+  }
+});
