@@ -131,3 +131,22 @@ test('an API server that goes away: recent node capacity still answers, then SGX
     peer.failing = false;
   }
 });
+
+test('signer lists add up: the cluster list and the namespace annotation each admit their signers, and only theirs', async () => {
+  const fortanix = sgxPod('enclaves', { 'confkube.io/mrsigner': FORTANIX_SIGNER, 'confkube.io/sigstruct': 'fortanix/enclave.sig' });
+  const onlyNs = await reviewRequest(reviewFor(fortanix), 'validate', { cluster });
+  assert.equal(onlyNs.response.allowed, false);
+  assert.match(onlyNs.response.status!.message, new RegExp(`MRSIGNER ${FORTANIX_SIGNER} is not trusted in namespace "enclaves"`));
+  const both = await reviewRequest(reviewFor(fortanix), 'validate', { cluster, trustedMrSigners: [FORTANIX_SIGNER] });
+  assert.equal(both.response.allowed, true, JSON.stringify(both.response.status));
+  const le = await reviewRequest(reviewFor(sgxPod('enclaves', { 'confkube.io/sigstruct': 'le/enclave.sig' })), 'validate', { cluster, trustedMrSigners: [FORTANIX_SIGNER] });
+  assert.equal(le.response.allowed, true, 'the namespace still trusts the LE signer');
+  // A real SIGSTRUCT of an untrusted signer, with no declaration at all, is refused by its own MRSIGNER.
+  const undeclared = await reviewRequest(reviewFor(sgxPod('enclaves', { 'confkube.io/sigstruct': 'fortanix/enclave.sig' })), 'validate', { cluster });
+  assert.equal(undeclared.response.allowed, false);
+  assert.match(undeclared.response.status!.message, new RegExp(`signed by MRSIGNER ${FORTANIX_SIGNER}, which is not trusted`));
+  // Declaring nothing under a list: allowed, with a warning that attestation is what checks the real signer.
+  const none = await reviewRequest(reviewFor(sgxPod('enclaves', {})), 'mutate', { cluster });
+  assert.equal(none.response.allowed, true);
+  assert.match(none.response.warnings!.join(), /declares none.*attestation/);
+});
