@@ -36,9 +36,12 @@ export interface DevicePluginConfig {
 const RESOURCE: Record<SgxResourceKind, string> = { enclave: ENCLAVE_RESOURCE, provision: PROVISION_RESOURCE };
 const CANDIDATES: Record<SgxResourceKind, readonly string[]> = { enclave: ENCLAVE_DEVICES, provision: PROVISION_DEVICES };
 
-/** Device IDs `sgx-enclave-<i>`, as Intel's plugin names them (spec §2.1). */
+/** Device IDs of the shared slots: `0` … `slots-1`. */
 export function deviceIds(kind: SgxResourceKind, slots: number): string[] {
-  return Array.from({ length: slots }, (_, i) => `sgx-${kind}-${i}`);
+  // Bare slot numbers: the kubelet keys devices by resource name already, and every byte of an ID is paid
+  // 110 times in each ListAndWatch response.
+  void kind;
+  return Array.from({ length: slots }, (_, i) => String(i));
 }
 
 /**

@@ -57,14 +57,14 @@ describe('device plugins with a kubelet (DCsv3 host with aesmd)', () => {
     for (const [res, kind] of [[ENCLAVE, 'enclave'], [PROVISION, 'provision']]) {
       const l = kubelet.latest(res)!;
       assert.equal(l.devices.length, 110);
-      assert.deepEqual(l.devices[0], { ID: `sgx-${kind}-0`, health: 'Healthy', topology: null });
-      assert.equal(l.devices[109].ID, `sgx-${kind}-109`);
+      assert.deepEqual(l.devices[0], { ID: '0', health: 'Healthy', topology: null });
+      assert.equal(l.devices[109].ID, '109');
       assert.ok(l.devices.every((d) => d.health === 'Healthy'));
     }
   });
 
   it('Allocate: the enclave device, the aesmd mount and SGX_AESM_ADDR=1', async () => {
-    const r = await kubelet.allocate(ENCLAVE, [['sgx-enclave-3'], ['sgx-enclave-7']]);
+    const r = await kubelet.allocate(ENCLAVE, [['3'], ['7']]);
     assert.equal(r.container_responses.length, 2);
     assert.deepEqual(r.container_responses[0], {
       envs: { SGX_AESM_ADDR: '1' },
@@ -76,14 +76,14 @@ describe('device plugins with a kubelet (DCsv3 host with aesmd)', () => {
   });
 
   it('Allocate: the provisioning device, without the quote helper', async () => {
-    const r = await kubelet.allocate(PROVISION, [['sgx-provision-0']]);
+    const r = await kubelet.allocate(PROVISION, [['0']]);
     assert.deepEqual(r.container_responses[0].devices, [{ container_path: '/dev/sgx_provision', host_path: '/dev/sgx_provision', permissions: 'rw' }]);
     assert.deepEqual(r.container_responses[0].mounts, []);
     assert.deepEqual(r.container_responses[0].envs, {});
   });
 
   it('Allocate refuses a device ID it never listed', async () => {
-    await assert.rejects(kubelet.allocate(ENCLAVE, [['sgx-enclave-110']]), (e: grpc.ServiceError) => e.code === grpc.status.INVALID_ARGUMENT && /sgx-enclave-110/.test(e.details));
+    await assert.rejects(kubelet.allocate(ENCLAVE, [['110']]), (e: grpc.ServiceError) => e.code === grpc.status.INVALID_ARGUMENT && /unknown device "110"/.test(e.details));
   });
 
   it('health follows the device node: removed → Unhealthy (and Allocate fails), re-created → Healthy', async () => {
@@ -93,10 +93,10 @@ describe('device plugins with a kubelet (DCsv3 host with aesmd)', () => {
     assert.equal(kubelet.endpoints.get(ENCLAVE)!.lists.length, before + 1, 'one full list per change');
     assert.equal(kubelet.latest(ENCLAVE)!.devices.length, 110, 'the full list, not a delta');
     assert.ok(kubelet.latest(PROVISION)!.devices.every((d) => d.health === 'Healthy'), 'provision unaffected');
-    await assert.rejects(kubelet.allocate(ENCLAVE, [['sgx-enclave-0']]), (e: grpc.ServiceError) => e.code === grpc.status.UNAVAILABLE);
+    await assert.rejects(kubelet.allocate(ENCLAVE, [['0']]), (e: grpc.ServiceError) => e.code === grpc.status.UNAVAILABLE);
     tree.mknod('/dev/sgx_enclave', 10, 125);
     await kubelet.waitFor('enclave healthy again', () => kubelet.latest(ENCLAVE)!.devices.every((d) => d.health === 'Healthy'));
-    const r = await kubelet.allocate(ENCLAVE, [['sgx-enclave-0']]);
+    const r = await kubelet.allocate(ENCLAVE, [['0']]);
     assert.equal(r.container_responses[0].devices[0].host_path, '/dev/sgx_enclave');
     assert.ok(log.lines.some((l) => l.msg === 'device node vanished' && l.level === 'warn'));
   });
@@ -107,7 +107,7 @@ describe('device plugins with a kubelet (DCsv3 host with aesmd)', () => {
     await kubelet.waitFor('re-registered', () => kubelet.registrations.length >= n + 2 && !!kubelet.latest(ENCLAVE) && !!kubelet.latest(PROVISION));
     assert.deepEqual(new Set(kubelet.registrations.slice(n).map((r) => r.resource_name)), new Set([ENCLAVE, PROVISION]));
     assert.equal(kubelet.latest(ENCLAVE)!.devices.length, 110);
-    const r = await kubelet.allocate(ENCLAVE, [['sgx-enclave-1']]);
+    const r = await kubelet.allocate(ENCLAVE, [['1']]);
     assert.equal(r.container_responses[0].devices[0].host_path, '/dev/sgx_enclave');
     assert.ok(plugins.every((p) => p.registrations >= 2));
   });
@@ -141,8 +141,8 @@ describe('device plugin when the kubelet is down, and on a legacy isgx host', ()
       });
       await kubelet.start();
       await kubelet.waitFor('registered', () => !!kubelet.latest(ENCLAVE));
-      assert.deepEqual(kubelet.latest(ENCLAVE)!.devices.map((d) => d.ID), ['sgx-enclave-0', 'sgx-enclave-1', 'sgx-enclave-2']);
-      const r = await kubelet.allocate(ENCLAVE, [['sgx-enclave-2']]);
+      assert.deepEqual(kubelet.latest(ENCLAVE)!.devices.map((d) => d.ID), ['0', '1', '2']);
+      const r = await kubelet.allocate(ENCLAVE, [['2']]);
       assert.deepEqual(r.container_responses[0].devices, [{ container_path: '/dev/isgx', host_path: '/dev/isgx', permissions: 'rw' }]);
       assert.deepEqual(r.container_responses[0].envs, { SGX_AESM_ADDR: '1' });
       const retry = log.lines.find((l) => l.msg === 'kubelet registration failed; will retry')!;
@@ -170,7 +170,7 @@ describe('device plugin when the kubelet is down, and on a legacy isgx host', ()
       mkdirSync(dir);
       await kubelet.start();
       await kubelet.waitFor('registered', () => !!kubelet.latest(ENCLAVE));
-      assert.deepEqual(kubelet.latest(ENCLAVE)!.devices.map((d) => d.ID), ['sgx-enclave-0']);
+      assert.deepEqual(kubelet.latest(ENCLAVE)!.devices.map((d) => d.ID), ['0']);
     } finally {
       await plugin.stop();
       await kubelet.stop();
