@@ -54,7 +54,7 @@ describe('device plugins with a kubelet (DCsv3 host with aesmd)', () => {
   });
 
   it('lists 110 shared healthy slots per resource', () => {
-    for (const [res, kind] of [[ENCLAVE, 'enclave'], [PROVISION, 'provision']]) {
+    for (const res of [ENCLAVE, PROVISION]) {
       const l = kubelet.latest(res)!;
       assert.equal(l.devices.length, 110);
       assert.deepEqual(l.devices[0], { ID: '0', health: 'Healthy', topology: null });
