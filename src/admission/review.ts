@@ -1,6 +1,6 @@
 import { ReviewError } from './errors.js';
 import { formatBytes, planPod, type MutateOptions, type PatchOp } from './mutate.js';
-import { POD_META_PATHS, POD_SPEC_PATHS, at, isObject, stringMap } from './pod-spec.js';
+import { POD_META_PATHS, POD_SPEC_PATHS, at, isObject, pointer, stringMap } from './pod-spec.js';
 import { checkSigner, type SignerLookups } from './signer-policy.js';
 
 export interface ClusterView extends SignerLookups {
@@ -117,6 +117,18 @@ async function decide(uid: string, request: Record<string, unknown>, mode: Revie
     const s = await checkSigner(annotations, namespace, trusted, lookups);
     denials.push(...s.denials);
     warnings.push(...s.warnings);
+  }
+  // The validating pass sees the pod after every mutation. A Pod that still needs ours was created while the
+  // mutating webhook was skipped (an outage under failurePolicy Ignore): refusing it here is what stops it from
+  // starting without /dev/sgx_enclave, Intel's silent failure (spec k8s-sgx.md §2.5, intel#1695). Workloads are
+  // not refused for it: their pods are admitted, and mutated, one by one.
+  if (mode === 'validate' && kind === 'Pod') {
+    const pending = plan.ops.filter((o) => !o.path.startsWith(pointer([...specPath, 'tolerations'])));
+    if (pending.length > 0) {
+      denials.push(
+        `the pod was not mutated by the confkube webhook (${pending.length} change${pending.length > 1 ? 's' : ''} missing, first: ${pending[0].op} ${pending[0].path}): an SGX pod must not start without its devices; create it again once the webhook answers`,
+      );
+    }
   }
   if (denials.length > 0) {
     const r = allowed(uid, warnings);

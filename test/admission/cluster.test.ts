@@ -32,7 +32,8 @@ before(async () => {
 after(() => peer.stop());
 
 function sgxPod(namespace: string, annotations: Record<string, string>, epc = '10Mi') {
-  const p = asKind('Pod', { metadata: { annotations }, spec: { containers: [{ name: 'app', image: 'x', resources: { limits: { 'sgx.intel.com/epc': epc } } }] } });
+  // As the validating pass sees it: already mutated (the enclave device is there).
+  const p = asKind('Pod', { metadata: { annotations }, spec: { containers: [{ name: 'app', image: 'x', resources: { limits: { 'sgx.intel.com/epc': epc, 'sgx.intel.com/enclave': '1' } } }] } });
   (p.metadata as Record<string, unknown>).namespace = namespace;
   return p;
 }
@@ -115,7 +116,10 @@ test('an API server that goes away: recent node capacity still answers, then SGX
     assert.equal(r.response.allowed, true);
     assert.match(r.response.warnings!.join('\n'), /EPC size not checked: nodes could not be read \(HTTP 503/);
     assert.match(r.response.warnings!.join('\n'), /namespace "default" could not be read/);
-    assert.ok(r.response.patch, 'the devices are still injected');
+    const raw = asKind('Pod', { spec: { containers: [{ name: 'app', image: 'x', resources: { limits: { 'sgx.intel.com/sgx_epc_mem_in_MiB': '10' } } }] } });
+    const m = await reviewRequest(reviewFor(raw), 'mutate', { cluster: gone });
+    assert.equal(m.response.allowed, true);
+    assert.ok(m.response.patch, 'the devices are still injected');
     // A SIGSTRUCT that cannot be fetched is not waved through.
     const sig = await reviewRequest(reviewFor(sgxPod('enclaves', { 'confkube.io/sigstruct': 'le/enclave.sig' })), 'validate', { cluster: gone });
     assert.equal(sig.response.allowed, false);

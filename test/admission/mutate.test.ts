@@ -135,8 +135,8 @@ test('EPC larger than the largest SGX node is rejected, naming that node and its
   // Init containers do not add up with app containers: the pod needs max(sum(app), max(init)).
   const init = asKind('Pod', {
     spec: {
-      initContainers: [{ name: 'i', image: 'x', resources: { limits: { 'sgx.intel.com/epc': '100Mi' } } }],
-      containers: [{ name: 'a', image: 'x', resources: { limits: { 'sgx.intel.com/epc': '100Mi' } } }],
+      initContainers: [{ name: 'i', image: 'x', resources: { limits: { 'sgx.intel.com/epc': '100Mi', 'sgx.intel.com/enclave': '1' } } }],
+      containers: [{ name: 'a', image: 'x', resources: { limits: { 'sgx.intel.com/epc': '100Mi', 'sgx.intel.com/enclave': '1' } } }],
     },
   });
   assert.equal((await reviewRequest(reviewFor(init), 'validate', { cluster })).response.allowed, true);
@@ -172,4 +172,21 @@ test("the FAQ's container, limits only as published, in every workload kind and 
       assert.deepEqual(patched(obj, out), expected, `${kind} ${name}`);
     }
   }
+});
+
+test('the validating pass refuses an SGX Pod the mutating pass never saw (it would start without its device), and only such a Pod', async () => {
+  // Intel's failure mode (intel#1695): the pod names sgx.intel.com/epc, the webhook was skipped, no enclave device.
+  const skipped = asKind('Pod', { spec: { containers: [{ name: 'c', image: 'x', resources: { limits: { 'sgx.intel.com/epc': '10Mi' } } }] } });
+  const v = await reviewRequest(reviewFor(skipped), 'validate');
+  assert.equal(v.response.allowed, false);
+  assert.match(v.response.status!.message, /not mutated by the confkube webhook \(1 change missing, first: add \/spec\/containers\/0\/resources\/limits\/sgx\.intel\.com~1enclave\)/);
+  const mutated = patched(skipped, await reviewRequest(reviewFor(skipped), 'mutate', { sgxToleration: { key: 'sgx', operator: 'Exists' } }));
+  assert.equal((await reviewRequest(reviewFor(mutated), 'validate')).response.allowed, true);
+  // A toleration is not a device: a replica started with another --sgx-taint does not refuse pods.
+  assert.equal((await reviewRequest(reviewFor(skipped), 'validate', { sgxToleration: { key: 'sgx', operator: 'Exists' } })).response.allowed, false);
+  const withDevice = asKind('Pod', { spec: { containers: [{ name: 'c', image: 'x', resources: { limits: { 'sgx.intel.com/epc': '10Mi', 'sgx.intel.com/enclave': '1' } } }] } });
+  assert.equal((await reviewRequest(reviewFor(withDevice), 'validate', { sgxToleration: { key: 'sgx', operator: 'Exists' } })).response.allowed, true);
+  // Workload templates are not refused for it: each pod is mutated when it is created.
+  const dep = asKind('Deployment', { spec: { containers: [{ name: 'c', image: 'x', resources: { limits: { 'sgx.intel.com/epc': '10Mi' } } }] } });
+  assert.equal((await reviewRequest(reviewFor(dep), 'validate')).response.allowed, true);
 });
