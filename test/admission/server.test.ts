@@ -1,3 +1,5 @@
+// Patched objects are walked by path in assertions; typing every shape would hide nothing.
+/* eslint-disable @typescript-eslint/no-explicit-any */
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
