@@ -9,40 +9,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
+import { makeNode } from '../node/apiserver-peer.js';
 
 type Json = Record<string, unknown>;
 
-/** A Node as kube-apiserver serves it (core/v1, an AKS DCsv2 agent): the webhook reads status.allocatable/capacity. */
-function makeNode(name: string, labels: Record<string, string> = {}): Json {
-  return {
-    kind: 'Node',
-    apiVersion: 'v1',
-    metadata: {
-      name,
-      uid: '8d6f0b1e-3c2a-4e5f-9a7b-1c2d3e4f5a6b',
-      resourceVersion: '1',
-      creationTimestamp: '2026-11-28T09:00:00Z',
-      labels: {
-        'beta.kubernetes.io/arch': 'amd64', 'beta.kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64',
-        'kubernetes.io/hostname': name, 'kubernetes.io/os': 'linux', 'node.kubernetes.io/instance-type': 'Standard_DC8_v2',
-        'kubernetes.azure.com/agentpool': 'acc', ...labels,
-      },
-      annotations: { 'node.alpha.kubernetes.io/ttl': '0', 'volumes.kubernetes.io/controller-managed-attach-detach': 'true' },
-    },
-    spec: { podCIDR: '10.244.1.0/24', podCIDRs: ['10.244.1.0/24'], providerID: `azure:///subscriptions/0/resourceGroups/mc/providers/Microsoft.Compute/virtualMachineScaleSets/aks-acc/virtualMachines/0` },
-    status: {
-      capacity: { cpu: '8', 'ephemeral-storage': '129886128Ki', 'hugepages-1Gi': '0', 'hugepages-2Mi': '0', memory: '32863880Ki', pods: '110' },
-      allocatable: { cpu: '7820m', 'ephemeral-storage': '119703055367', 'hugepages-1Gi': '0', 'hugepages-2Mi': '0', memory: '28215432Ki', pods: '110' },
-      conditions: [{ type: 'Ready', status: 'True', lastHeartbeatTime: '2026-11-28T09:00:00Z', lastTransitionTime: '2026-11-28T09:00:00Z', reason: 'KubeletReady', message: 'kubelet is posting ready status' }],
-      addresses: [{ type: 'InternalIP', address: '10.224.0.4' }, { type: 'Hostname', address: name }],
-      daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
-      nodeInfo: {
-        machineID: '0', systemUUID: '0', bootID: '0', kernelVersion: '5.15.0-1057-azure', osImage: 'Ubuntu 22.04.4 LTS', containerRuntimeVersion: 'containerd://1.7.15-1',
-        kubeletVersion: 'v1.30.4', kubeProxyVersion: 'v1.30.4', operatingSystem: 'linux', architecture: 'amd64',
-      },
-    },
-  };
-}
 
 export class AdmissionApiPeer {
   readonly token = 'd2ViaG9vay10b2tlbg';
