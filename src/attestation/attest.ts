@@ -86,7 +86,9 @@ export class Attester {
     const set = await this.d.collateral.forQuote(quote);
     audit.simulated = set.simulated;
     const now = this.d.now();
-    const verdict: Verdict = verifyQuote(quote, set.collateral, { now: Math.floor(this.d.verifyAt() / 1000), trustAnchors: set.anchors });
+    // A token issuer fails closed on expired or not-yet-valid collateral (spec dcap.md §5): the collateral cache
+    // refreshes ahead of nextUpdate, so an expired set means the source is stale, not that the quote is fine.
+    const verdict: Verdict = verifyQuote(quote, set.collateral, { now: Math.floor(this.d.verifyAt() / 1000), trustAnchors: set.anchors, strict: true });
     audit.tcbStatus = verdict.status;
     if (!verdict.ok || !verdict.report) {
       audit.decision = 'deny';

@@ -43,8 +43,19 @@ export async function loadPolicyEngine(): Promise<PolicyEngine> {
  * The simulated platform kept in DIR (src/sim's platform directory), created on first use: a fresh seed, so each
  * data folder has its own simulated root.
  */
+const COLLATERAL_REISSUE_AFTER_MS = 20 * 86_400_000;
+
 export async function simulatedPlatformIn(dir: string): Promise<{ platform: SimPlatform; created: boolean }> {
-  if (existsSync(join(dir, PLATFORM_FILE))) return { platform: loadPlatform(dir), created: false };
+  if (existsSync(join(dir, PLATFORM_FILE))) {
+    let platform = loadPlatform(dir);
+    // Simulated collateral lives 30 days, as PCS TCB Info does; a data folder kept longer gets it re-issued
+    // (keys, certificates and root unchanged), since the service refuses expired collateral.
+    if (Date.now() - platform.options.collateralIssuedAt.getTime() > COLLATERAL_REISSUE_AFTER_MS) {
+      platform = platform.reissue();
+      writePlatform(platform, dir);
+    }
+    return { platform, created: false };
+  }
   mkdirSync(dir, { recursive: true });
   const platform = createPlatform({});
   writePlatform(platform, dir);
