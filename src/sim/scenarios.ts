@@ -1,14 +1,7 @@
-import type { TcbStatus } from '../dcap/tcb-info.js';
+import { TCB_STATUSES, type TcbStatus } from '../dcap/tcb-info.js';
 
-export const SIM_TCB_STATUSES: readonly TcbStatus[] = [
-  'UpToDate',
-  'SWHardeningNeeded',
-  'ConfigurationNeeded',
-  'ConfigurationAndSWHardeningNeeded',
-  'OutOfDate',
-  'OutOfDateConfigurationNeeded',
-  'Revoked',
-];
+/** Every status a scenario can produce: all of Intel's. */
+export const SIM_TCB_STATUSES: readonly TcbStatus[] = TCB_STATUSES;
 
 export interface SimTcbLevel {
   /** The 16 SGX TCB component SVNs. */

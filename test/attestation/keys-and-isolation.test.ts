@@ -2,31 +2,16 @@
 // run in a child process (NODE_EXTRA_CA_CERTS = the test CA, TLS checks on). Nothing stands in for a peer.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { createSign, generateKeyPairSync } from 'node:crypto';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
-import { REAL_CASE, request, startService, type Running } from './helpers/harness.js';
+import { REAL_CASE, request, startService, type Running, runAzureClient } from './helpers/harness.js';
 import { MemoryStore } from './helpers/memory-store.js';
 import { policyHash } from '../../src/attestation/index.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const clientScript = fileURLToPath(new URL('./helpers/azure-client.ts', import.meta.url));
 
-async function runClient(r: Running, steps: object[]): Promise<any[]> {
-  const child = spawn(process.execPath, ['--import', 'tsx', clientScript, r.url, JSON.stringify(steps)], {
-    cwd: root, env: { ...process.env, NODE_EXTRA_CA_CERTS: r.caFile }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  assert.equal(code, 0, err);
-  return JSON.parse(out);
-}
+const runClient = runAzureClient;
 
 const q64 = readFileSync(REAL_CASE.quote).toString('base64url');
 const attest = async (r: Running, body: object = { quote: q64 }) => {

@@ -2,11 +2,9 @@
 // @azure/attestation client talks to it from a child process (NODE_EXTRA_CA_CERTS, TLS checks on).
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
 import { X509Certificate, createHash } from 'node:crypto';
-import { REAL_CASE, request, startService, type Running } from './helpers/harness.js';
+import { REAL_CASE, request, startService, type Running, runAzureClient } from './helpers/harness.js';
 import { DEFAULT_POLICIES } from '../../src/policy/index.js';
 
 const P1 = DEFAULT_POLICIES.SgxEnclave;
@@ -19,22 +17,8 @@ import { join } from 'node:path';
 import type { AttestationStore } from '../../src/attestation/index.js';
 import { policyHash } from '../../src/attestation/index.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const clientScript = fileURLToPath(new URL('./helpers/azure-client.ts', import.meta.url));
 
-/** Async: the service answers from this same event loop. */
-async function runClient(r: Running, steps: object[]): Promise<any[]> {
-  const child = spawn(process.execPath, ['--import', 'tsx', clientScript, r.url, JSON.stringify(steps)], {
-    cwd: root, env: { ...process.env, NODE_EXTRA_CA_CERTS: r.caFile }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  assert.equal(code, 0, err);
-  return JSON.parse(out);
-}
+const runClient = runAzureClient;
 
 function decode(token: string): { header: any; payload: any } {
   const [h, p] = token.split('.');

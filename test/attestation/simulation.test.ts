@@ -2,31 +2,16 @@
 // quotes. The real @azure/attestation client attests one from a child process (NODE_EXTRA_CA_CERTS, TLS on).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import { request, startService, type Running } from './helpers/harness.js';
+import { request, startService, runAzureClient } from './helpers/harness.js';
 import { createPlatform } from '../../src/sim/index.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-const clientScript = fileURLToPath(new URL('./helpers/azure-client.ts', import.meta.url));
 const sha = (s: string | Uint8Array) => createHash('sha256').update(s).digest();
 
-async function runClient(r: Running, steps: object[]): Promise<any[]> {
-  const child = spawn(process.execPath, ['--import', 'tsx', clientScript, r.url, JSON.stringify(steps)], {
-    cwd: root, env: { ...process.env, NODE_EXTRA_CA_CERTS: r.caFile }, stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d) => (out += d));
-  child.stderr.on('data', (d) => (err += d));
-  const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  assert.equal(code, 0, err);
-  return JSON.parse(out);
-}
+const runClient = runAzureClient;
 
 test('simulation mode: a simulated quote attests, its token says so; with simulation off the same quote is refused', async () => {
   const platform = createPlatform({ seed: 'attestation-service-test' });
