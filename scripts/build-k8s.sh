@@ -3,6 +3,8 @@
 #   kube-apiserver, kube-controller-manager, kube-scheduler, kubectl  from k8s.io/kubernetes
 #   etcd                                                                from go.etcd.io/etcd/server/v3
 #   helm                                                                from helm.sh/helm/v3
+#   CRDs of cert-manager and the Prometheus operator (crds/), so the chart's Certificates, Issuers, PodMonitors and
+#   PrometheusRules are validated by the API server against their real schemas; from those projects' Go modules
 # Everything comes from the Go module proxy. k8s.io/kubernetes is not meant to be imported: its go.mod points
 # every k8s.io/* staging module at ./staging, which a module download does not contain, so a small wrapper
 # module pins each of them to the published v0.<minor>.<patch> of the same release.
@@ -14,6 +16,8 @@ set -euo pipefail
 K8S_VERSION="${CONFKUBE_K8S_VERSION:-1.36.3}"
 ETCD_VERSION="${CONFKUBE_ETCD_VERSION:-3.6.16}"
 HELM_VERSION="${CONFKUBE_HELM_VERSION:-3.22.0}"
+CERT_MANAGER_VERSION="${CONFKUBE_CERT_MANAGER_VERSION:-1.21.2}"
+PROMETHEUS_OPERATOR_VERSION="${CONFKUBE_PROMETHEUS_OPERATOR_VERSION:-0.85.0}"
 CACHE_ROOT="${CONFKUBE_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/confkube}"
 OUT="$CACHE_ROOT/k8s-$K8S_VERSION"
 BIN="$OUT/bin"
@@ -23,9 +27,13 @@ export GOFLAGS="${GOFLAGS:-} -mod=mod"
 export CGO_ENABLED=0
 
 BINARIES=(kube-apiserver kube-controller-manager kube-scheduler kubectl etcd helm)
+CRDS_DIR="$OUT/crds"
+CRDS=(cert-manager.io_certificates.yaml cert-manager.io_issuers.yaml cert-manager.io_clusterissuers.yaml
+      monitoring.coreos.com_podmonitors.yaml monitoring.coreos.com_servicemonitors.yaml monitoring.coreos.com_prometheusrules.yaml)
 
 complete() {
   for b in "${BINARIES[@]}"; do [ -x "$BIN/$b" ] || return 1; done
+  for c in "${CRDS[@]}"; do [ -f "$CRDS_DIR/$c" ] || return 1; done
   return 0
 }
 
@@ -104,6 +112,21 @@ if ! [ -x "$BIN/helm" ]; then
   (cd "$mod" && go build -trimpath -ldflags "-s -w -X helm.sh/helm/v3/internal/version.version=v$HELM_VERSION" \
     -o "$BIN/helm.tmp" helm.sh/helm/v3/cmd/helm)
   mv "$BIN/helm.tmp" "$BIN/helm"
+fi
+
+# --- CRDs -------------------------------------------------------------------------------------------------
+if ! [ -f "$CRDS_DIR/${CRDS[-1]}" ] || ! [ -f "$CRDS_DIR/${CRDS[0]}" ]; then
+  step "fetching cert-manager v$CERT_MANAGER_VERSION and prometheus-operator v$PROMETHEUS_OPERATOR_VERSION CRDs"
+  mkdir -p "$CRDS_DIR"
+  cm=$(go mod download -json "github.com/cert-manager/cert-manager@v$CERT_MANAGER_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
+  po=$(go mod download -json "github.com/prometheus-operator/prometheus-operator@v$PROMETHEUS_OPERATOR_VERSION" | sed -n 's/.*"Dir": "\(.*\)",/\1/p')
+  for c in "${CRDS[@]}"; do
+    case "$c" in
+      cert-manager.io_*) cp "$cm/deploy/crds/$c" "$CRDS_DIR/$c" ;;
+      *) cp "$po/example/prometheus-operator-crd/$c" "$CRDS_DIR/$c" ;;
+    esac
+    chmod 644 "$CRDS_DIR/$c"
+  done
 fi
 
 echo "$K8S_VERSION" > "$OUT/VERSION"
