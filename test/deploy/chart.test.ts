@@ -5,7 +5,7 @@ import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CHART, K8S_VERSION, REPO, byKind, helm, helmPath, named, render, renderError, type Obj } from './helpers.js';
+import { CHART, K8S_VERSION, REPO, byKind, helm, helmPath, named, parseAll, render, renderError, type Obj } from './helpers.js';
 
 // The Helm chart deploy/helm/confkube and the plain manifests rendered from it (deploy/*.yaml).
 
@@ -32,6 +32,23 @@ test('deploy/*.yaml and deploy/kustomization.yaml are exactly what scripts/rende
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+});
+
+test('kubectl kustomize deploy/ builds the same objects as the chart; --stdout prints the stream with extra helm arguments', () => {
+  const kubectl = join(helmPath(), '../kubectl');
+  const built = spawnSync(kubectl, ['kustomize', join(REPO, 'deploy')], { encoding: 'utf8' });
+  assert.equal(built.status, 0, built.stderr);
+  const key = (o: Obj) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
+  const fromKustomize = parseAll(built.stdout).map(key).sort();
+  const fromChart = render({ createNamespace: true }).map(key).sort();
+  assert.deepEqual(fromKustomize, fromChart);
+  assert.ok(fromKustomize.includes('Namespace//confkube'));
+
+  const r = spawnSync('bash', [join(REPO, 'scripts/render-manifests.sh'), '--stdout', '--', '--set', 'tls.mode=helm'], { encoding: 'utf8', env: { ...process.env, HELM: helmPath() } });
+  assert.equal(r.status, 0, r.stderr);
+  const stream = parseAll(r.stdout);
+  assert.ok(byKind(stream, 'MutatingWebhookConfiguration')[0].webhooks[0].clientConfig.caBundle, 'the later --set wins');
+  assert.ok(byKind(stream, 'Namespace').length === 1);
 });
 
 const VARIANTS: Record<string, Record<string, string | number | boolean>> = {
