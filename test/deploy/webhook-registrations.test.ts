@@ -1,20 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
-import { loadAllYaml } from '@kubernetes/client-node';
 import { createWebhookServer } from '../../src/admission/index.js';
+import { committed, type Obj } from './helpers.js';
 
-// The shipped registrations, checked against what the webhook serves and against the failure-policy rules in
-// deploy/webhook/README.md: Fail only for labelled SGX objects, Ignore for everything else, system namespaces
-// and the webhook's own namespace never sent to it.
-type Obj = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
-const deploy = (f: string) => loadAllYaml(readFileSync(new URL(`../../deploy/webhook/${f}`, import.meta.url), 'utf8')) as Obj[];
-const configs = deploy('webhook-configurations.yaml');
-const objects = deploy('webhook-deployment.yaml');
+// The shipped registrations (the chart rendered into deploy/, which chart.test.ts keeps equal to the chart),
+// checked against what the webhook serves and against the failure-policy rules in docs/admission-webhook.md:
+// Fail only for labelled SGX objects, Ignore for everything else, system namespaces and the webhook's own
+// namespace never sent to it.
+const configs = committed('webhook-configurations.yaml');
+const objects = [...committed('webhook.yaml'), ...committed('tls.yaml')];
 
 const KINDS: Record<string, string> = { pods: '', deployments: 'apps', statefulsets: 'apps', daemonsets: 'apps', replicasets: 'apps', jobs: 'batch', cronjobs: 'batch' };
 
-test('every registration: v1 reviews, no side effects, a served path, system namespaces excluded, the failure policy the README gives', async () => {
+test('every registration: v1 reviews, no side effects, a served path, system namespaces excluded, the failure policy docs/admission-webhook.md gives', async () => {
   const app = createWebhookServer();
   try {
     assert.deepEqual(configs.map((c) => c.kind), ['MutatingWebhookConfiguration', 'ValidatingWebhookConfiguration']);
@@ -63,7 +61,7 @@ test('the Deployment, Service and certificate agree with each other and with the
   const byKind = (k: string) => objects.filter((o) => o.kind === k);
   const [svc] = byKind('Service');
   const [dep] = byKind('Deployment');
-  const [cert] = byKind('Certificate');
+  const cert = byKind('Certificate').find((c) => c.spec.secretName === 'confkube-webhook-tls') as Obj;
   for (const cfg of configs) {
     for (const w of cfg.webhooks) {
       assert.equal(w.clientConfig.service.name, svc.metadata.name);
@@ -76,11 +74,18 @@ test('the Deployment, Service and certificate agree with each other and with the
   const c = dep.spec.template.spec.containers[0];
   const args: string[] = c.args;
   assert.equal(args[0], 'webhook');
-  assert.equal(Number(args[args.indexOf('--port') + 1]), svc.spec.ports[0].targetPort);
+  const port = Number(args.find((a) => a.startsWith('--port='))?.slice('--port='.length));
+  const named = c.ports.find((p: Obj) => p.name === svc.spec.ports[0].targetPort);
+  assert.equal(named.containerPort, port, 'the Service reaches the port the webhook listens on');
   assert.equal(c.readinessProbe.httpGet.path, '/healthz');
+  assert.equal(c.readinessProbe.httpGet.scheme, 'HTTPS');
   assert.ok(dep.spec.replicas >= 2, 'an SGX pod is refused while no replica answers: run more than one');
   const tlsVolume = dep.spec.template.spec.volumes.find((v: Obj) => v.secret);
   assert.equal(tlsVolume.secret.secretName, cert.spec.secretName);
   const [role] = byKind('ClusterRole');
-  for (const r of role.rules) assert.deepEqual(r.verbs, ['get', 'list'], 'read-only');
+  for (const r of role.rules) assert.deepEqual(r.verbs, ['get', 'list', 'watch'], 'read-only');
+  // The issuer of the serving certificate is a CA (cainjector copies its ca.crt), not a self-signed leaf.
+  const issuer = byKind('Issuer').find((i) => i.metadata.name === cert.spec.issuerRef.name) as Obj;
+  const ca = byKind('Certificate').find((c) => c.spec.secretName === issuer.spec.ca?.secretName) as Obj;
+  assert.equal(ca.spec.isCA, true);
 });
