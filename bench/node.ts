@@ -1,7 +1,7 @@
 // Node agent benchmark.
 // 1. ListAndWatch message size on a 256 GiB EPC node (Standard_DC48s_v3): this design (EPC as a
 //    node extended resource; the device plugin lists only the 110 shared enclave slots) next to
-//    the per-MiB-device design (one device per MiB of EPC, spec/k8s-sgx.md §1.6), both serialized
+//    the per-MiB-device design (one device per MiB of EPC, docs/node.md §Why not one device per MiB), both serialized
 //    here with the real v1beta1 proto; the kubelet accepts at most 4 MiB.
 // 2. A /proc scan of 1,000 processes built in a temporary directory, against the anchor of just
 //    reading the same files (no parsing), measured in the same run; target < 50 ms.
@@ -25,7 +25,7 @@ function listSize(ids: string[]): number {
 const ours = listSize(deviceIds('enclave', DEFAULT_SLOTS));
 const perMib = listSize(Array.from({ length: EPC_BYTES / MiB }, (_, i) => `sgx-epc-${i}`));
 const epcPatch = Buffer.byteLength(JSON.stringify([{ op: 'add', path: `/status/capacity/${EPC_RESOURCE.replace('/', '~1')}`, value: String(EPC_BYTES) }]));
-// Per-MiB sizes of the DCsv3 sizes near the limit (spec §1.6: 128 GiB passes, 192 and 256 GiB fail).
+// Per-MiB sizes of the DCsv3 sizes near the limit (docs/node.md §Why not one device per MiB: 128 GiB passes, 192 and 256 GiB fail).
 const perMibBySize = [128, 192].map((gib) => [gib, listSize(Array.from({ length: gib * 1024 }, (_, i) => `sgx-epc-${i}`))] as const);
 
 console.log('ListAndWatchResponse, 256 GiB EPC node (serialized protobuf bytes)');

@@ -1,6 +1,6 @@
 /**
  * Policy evaluations per second on one core (issue 5 target: >= 100,000/s for the default SGX policy), for the
- * default policy (spec maa.md §3.8 P1, what the service runs) and for the largest corpus policy, each compiled
+ * default policy (docs/policy.md §Default policies: P1, what the service runs) and for the largest corpus policy, each compiled
  * once. Anchors measured in the same run:
  *  - "plain JS": a hand-written function doing the same claim lookups as P1 (6 look-ups in the claim map, 6
  *    issued claims) — the ceiling for an interpreter of this policy;
@@ -32,7 +32,7 @@ function bench(name: string, fn: () => unknown): number {
   return rate;
 }
 
-// The incoming claims of real token (a) (spec §2.3a), as the attestation service passes them: a map.
+// The incoming claims of real token (a) (docs/policy.md §Test corpus), as the attestation service passes them: a map.
 const token = readFileSync(new URL('token-a-sharedwus-2021-05-26.jwt', FIXTURES), 'utf8').trim();
 const payload = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')) as Record<string, unknown>;
 const sgx: Record<string, unknown> = {};

@@ -7,7 +7,7 @@ const MIB = 2 ** 20;
 
 /**
  * Bytes of one EPC entry, or why it cannot work. `sgx.intel.com/epc` is bytes; the aliases count whole MiB
- * (spec k8s-sgx.md §0). Extended resources are integers (§1.5), so a fractional byte count is refused here
+ * (docs/admission.md §EPC names and aliases). Extended resources are integers (docs/admission.md §EPC rewrite rules), so a fractional byte count is refused here
  * rather than by the API server after the patch.
  */
 export function epcValue(name: string, raw: Json, where: string): { bytes: number; error?: string } {

@@ -57,7 +57,7 @@ type ResourceMap = Record<string, Json>;
 /**
  * The resources one container should end with. Edits are collected per container and turned into patch
  * operations once, against the object as received, so that later edits (devices) see earlier ones (EPC) and
- * `add` never targets a map that is not there yet (spec k8s-sgx.md §6.1).
+ * `add` never targets a map that is not there yet (docs/admission.md §JSON Patch).
  */
 interface ResourceEdit {
   ref: ContainerRef;
@@ -98,7 +98,7 @@ function namesEpc(ref: ContainerRef): boolean {
 
 /**
  * Aliases become `sgx.intel.com/epc` in bytes in limits and requests alike; a canonical entry is kept as
- * written. Requests must equal limits for extended resources (§1.5); an EPC request without a limit gets the
+ * written. Requests must equal limits for extended resources (docs/admission.md §EPC rewrite rules); an EPC request without a limit gets the
  * limit the API server would otherwise refuse the pod for lacking. Returns the container's EPC in bytes.
  */
 function normaliseEpc(edit: ResourceEdit, plan: PodPlan): number {
@@ -231,7 +231,7 @@ export function planPod(spec: unknown, annotations: Record<string, string>, base
   const provider = annotations[ANNOTATION_QUOTE_PROVIDER] ?? annotations[INTEL_ANNOTATION_QUOTE_PROVIDER];
   if (provider !== undefined && provider !== '') {
     if (provider === QUOTE_PROVIDER_AESMD) {
-      // Out-of-process quoting through the node's aesmd (spec §3.3, Intel's DaemonSet mode in §2.3).
+      // Out-of-process quoting through the node's aesmd (docs/admission.md §Devices and quote providers, Intel's DaemonSet mode).
       for (const ref of enclaves) addAesmd(ref, base, extra);
       const volumes = isObject(spec) && Array.isArray(spec.volumes) ? spec.volumes : null;
       if (!volumes?.some((v) => isObject(v) && v.name === AESMD_VOLUME)) {
@@ -239,7 +239,7 @@ export function planPod(spec: unknown, annotations: Record<string, string>, base
         extra.push(volumes ? { op: 'add', path: pointer([...base, 'volumes', '-']), value: vol } : { op: 'add', path: pointer([...base, 'volumes']), value: [vol] });
       }
     } else {
-      // In-process quoting: the named container runs its own QE/PCE and needs /dev/sgx_provision (§2.3).
+      // In-process quoting: the named container runs its own QE/PCE and needs /dev/sgx_provision (docs/admission.md §Devices and quote providers).
       const ref = refs.find((r) => r.name === provider);
       if (!ref) plan.denials.push(`${ANNOTATION_QUOTE_PROVIDER} names container "${provider}", which the pod does not have (use a container name for in-process quoting, or "aesmd")`);
       else addDevice(editFor(edits, ref), PROVISION_RESOURCE);

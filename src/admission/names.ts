@@ -1,7 +1,7 @@
 /**
- * Names the webhook reads and writes. Resource names are shared with the node agent (DESIGN.md "Names that
- * must be exact"); annotations live in the `confkube.io/` namespace, with Intel's quote-provider annotation
- * accepted too (spec k8s-sgx.md §2.3).
+ * Names the webhook reads and writes. Resource names are shared with the node agent
+ * (docs/admission.md §EPC names and aliases); annotations live in the `confkube.io/` namespace, with Intel's quote-provider annotation
+ * accepted too (docs/admission.md §EPC names and aliases).
  */
 export { EPC_RESOURCE, EPC_ALIASES_MIB, ENCLAVE_RESOURCE, PROVISION_RESOURCE, AESMD_DIR, AESM_ENV } from '../node/names.js';
 

@@ -1,6 +1,6 @@
 /**
  * Where the pod spec sits in each kind the webhook admits, as a JSON Pointer prefix, and nil-safe accessors:
- * every field may be missing or null (the AKS webhook panicked on a nil annotations map, spec k8s-sgx.md §5).
+ * every field may be missing or null (the AKS webhook panicked on a nil annotations map, docs/admission.md §Decisions).
  */
 export const POD_SPEC_PATHS: Record<string, string[]> = {
   Pod: ['spec'],

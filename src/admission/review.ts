@@ -31,7 +31,7 @@ export interface AdmissionReviewOut {
 
 export type ReviewMode = 'mutate' | 'validate';
 
-const MAX_WARNING = 256; // API server limit per warning (spec k8s-sgx.md §6.1)
+const MAX_WARNING = 256; // API server limit per warning (docs/admission.md §AdmissionReview)
 
 function sameTemplate(a: Record<string, unknown>, b: Record<string, unknown>, specPath: readonly string[], metaPath: readonly string[]): boolean {
   return JSON.stringify(at(a, specPath)) === JSON.stringify(at(b, specPath)) && JSON.stringify(at(a, [...metaPath, 'annotations']) ?? null) === JSON.stringify(at(b, [...metaPath, 'annotations']) ?? null);
@@ -120,7 +120,7 @@ async function decide(uid: string, request: Record<string, unknown>, mode: Revie
   }
   // The validating pass sees the pod after every mutation. A Pod that still needs ours was created while the
   // mutating webhook was skipped (an outage under failurePolicy Ignore): refusing it here is what stops it from
-  // starting without /dev/sgx_enclave, Intel's silent failure (spec k8s-sgx.md §2.5, intel#1695). Workloads are
+  // starting without /dev/sgx_enclave, Intel's silent failure (docs/admission.md §Validating pass, intel#1695). Workloads are
   // not refused for it: their pods are admitted, and mutated, one by one.
   if (mode === 'validate' && kind === 'Pod') {
     const pending = plan.ops.filter((o) => !o.path.startsWith(pointer([...specPath, 'tolerations'])));

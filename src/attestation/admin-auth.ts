@@ -7,7 +7,7 @@ const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
 /**
  * AAD-like mode: policy writes carry `Authorization: Bearer <admin token>` (the JS admin client always sends one,
- * spec §4.3). Compared by digest in constant time. In isolated mode with no admin token configured the JWS
+ * docs/attestation.md §Admin authentication). Compared by digest in constant time. In isolated mode with no admin token configured the JWS
  * signature alone is the authority (checked by the route).
  */
 export function requireAdmin(ctx: ServiceContext, req: FastifyRequest): string {

@@ -1,7 +1,7 @@
 import { badRequest } from './errors.js';
 
 /**
- * api-version values accepted on attest, policy and certificate routes (spec maa.md §1.2): 2020-10-01 (what the
+ * api-version values accepted on attest, policy and certificate routes (docs/attestation.md §api-version): 2020-10-01 (what the
  * SDKs send), 2022-08-01 (adds `nonce`) and the later dated versions as aliases. /certs and the OpenID document
  * take none.
  */

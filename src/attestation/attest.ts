@@ -41,7 +41,7 @@ export interface AttesterDeps {
   simulationEnabled: boolean;
 }
 
-/** Open Enclave report header (spec maa.md §1.3): u32 version = 1, u32 type = 2 (remote), u64 size. */
+/** Open Enclave report header (docs/attestation.md §Open Enclave report header): u32 version = 1, u32 type = 2 (remote), u64 size. */
 function stripOeHeader(report: Uint8Array): Uint8Array {
   if (report.length < 16) throw badRequest(`report: ${report.length} bytes, shorter than the 16-byte Open Enclave header`, 'InvalidQuote');
   const version = readU32LE(report, 0);
@@ -86,7 +86,7 @@ export class Attester {
     const set = await this.d.collateral.forQuote(quote);
     audit.simulated = set.simulated;
     const now = this.d.now();
-    // A token issuer fails closed on expired or not-yet-valid collateral (spec dcap.md §5): the collateral cache
+    // A token issuer fails closed on expired or not-yet-valid collateral (docs/attestation.md §Collateral freshness): the collateral cache
     // refreshes ahead of nextUpdate, so an expired set means the source is stale, not that the quote is fine.
     const verdict: Verdict = verifyQuote(quote, set.collateral, { now: Math.floor(this.d.verifyAt() / 1000), trustAnchors: set.anchors, strict: true });
     audit.tcbStatus = verdict.status;
@@ -96,7 +96,7 @@ export class Attester {
       throw new AttestationError(400, 'QuoteVerificationFailed', `quote verification failed: ${first ? `${first.code}: ${first.message}` : 'no verdict'}`, first?.code ?? 'ERR_QUOTE_VERIFICATION');
     }
     const report = verdict.report;
-    // SHA-256(runtimeData) must equal REPORTDATA[0..32] (spec §1.3); initTimeData binds to CONFIGID[0..32].
+    // SHA-256(runtimeData) must equal REPORTDATA[0..32] (docs/attestation.md §Evidence binding); initTimeData binds to CONFIGID[0..32].
     if (req.runtime && !bytesEqual(sha256(req.runtime.data), report.reportData.subarray(0, 32))) {
       audit.decision = 'deny';
       throw badRequest('SuppliedRuntimeDataDigest does not match RuntimeData Digest in quote: SHA-256(runtimeData) differs from report_data[0..32]', 'RuntimeDataMismatch');

@@ -1,7 +1,7 @@
 import { badRequest } from './errors.js';
 
 /**
- * Decode base64url or standard base64, with or without padding (spec maa.md §1.3: real clients send both).
+ * Decode base64url or standard base64, with or without padding (docs/attestation.md §Attest request: real clients send both).
  * Anything else is a 400 naming the field.
  */
 export function decodeBase64Lenient(s: string, field: string): Uint8Array {

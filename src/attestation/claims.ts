@@ -8,7 +8,7 @@ import type { ClaimMap } from './deps.js';
 /**
  * Names confkube adds next to MAA's, in MAA's `x-ms-sgx-*` style (issue 6; documented in
  * src/attestation/README.md). MAA itself only gates on a TCB baseline; Intel Trust Authority reports
- * the status — relying parties want both (spec maa.md §5.4).
+ * the status — relying parties want both (docs/attestation.md §TCB status claims).
  */
 export const CLAIM_TCB_STATUS = 'x-ms-sgx-tcb-status';
 export const CLAIM_ADVISORY_IDS = 'x-ms-sgx-advisory-ids';
@@ -20,7 +20,7 @@ export interface RuntimeInput {
   json?: unknown;
 }
 
-/** Raw bytes of the collateral used, for `x-ms-sgx-collateral` (spec §2.2: lower-case hex SHA-256 of each). */
+/** Raw bytes of the collateral used, for `x-ms-sgx-collateral` (docs/attestation.md §Collateral hashes: lower-case hex SHA-256 of each). */
 export interface CollateralHashInput {
   tcbInfo: Uint8Array; tcbInfoCerts: Uint8Array; tcbInfoCrl: Uint8Array;
   qeIdentity: Uint8Array; qeIdentityCerts: Uint8Array; qeIdentityCrl: Uint8Array;
@@ -41,7 +41,7 @@ export function collateralClaim(quote: Uint8Array, c: CollateralHashInput): Reco
 }
 
 /**
- * The service-generated SGX claims (spec §2.2), also the incoming claims the policy sees (§3.6, issuer
+ * The service-generated SGX claims (docs/attestation.md §Claims), also the incoming claims the policy sees (docs/policy.md §SGX incoming claims, issuer
  * AttestationService). Types are exact: booleans stay booleans (Gramine and EGo check the JSON type).
  */
 export function sgxClaims(report: ReportBody, verdict: Pick<Verdict, 'status' | 'advisoryIds'>, opts: {
@@ -60,7 +60,7 @@ export function sgxClaims(report: ReportBody, verdict: Pick<Verdict, 'status' | 
     [CLAIM_ADVISORY_IDS]: verdict.advisoryIds,
     [CLAIM_IS_SIMULATED]: opts.simulated,
   };
-  // Ice Lake KSS claims appear only when the enclave uses them (spec §2.2).
+  // Ice Lake KSS claims appear only when the enclave uses them (docs/attestation.md §Claims).
   if (report.configId.some((b) => b !== 0) || report.configSvn !== 0) {
     c['x-ms-sgx-config-id'] = toHex(report.configId);
     c['x-ms-sgx-config-svn'] = report.configSvn;
@@ -76,7 +76,7 @@ export function sgxClaims(report: ReportBody, verdict: Pick<Verdict, 'status' | 
   return c;
 }
 
-/** Legacy claims the service itself still adds (spec §2.2 table "Legacy"): `maa-ehd`, `aas-ehd`, `maa-attestationcollateral`. */
+/** Legacy claims the service itself still adds (docs/attestation.md §Legacy claims): `maa-ehd`, `aas-ehd`, `maa-attestationcollateral`. */
 export function legacyServiceClaims(c: ClaimMap): ClaimMap {
   const out: ClaimMap = {};
   if (typeof c['x-ms-sgx-ehd'] === 'string') {
@@ -87,7 +87,7 @@ export function legacyServiceClaims(c: ClaimMap): ClaimMap {
   return out;
 }
 
-/** Claim names a policy may not issue: the service owns them (spec §3.4-9). */
+/** Claim names a policy may not issue: the service owns them (docs/policy.md §Issued claims). */
 export function isReservedClaim(name: string): boolean {
   return name.startsWith('x-ms-') || ['iss', 'iat', 'nbf', 'exp', 'jti', 'nonce', 'cnf', 'maa-ehd', 'aas-ehd', 'maa-attestationcollateral'].includes(name);
 }

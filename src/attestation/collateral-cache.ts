@@ -14,7 +14,7 @@ import { fetchPcsCollateral } from './pcs-client.js';
 
 /**
  * One verifiable collateral set: Intel's (by FMSPC) or the simulated platform's. Built from store records that
- * keep the raw bytes as served (spec dcap.md §3: signatures cover the exact bytes), so the same records back
+ * keep the raw bytes as served (docs/dcap.md §Signed JSON: signatures cover the exact bytes), so the same records back
  * verification, `x-ms-sgx-collateral` hashes and the PCCS API the service serves.
  */
 export interface CollateralSet {

@@ -18,6 +18,6 @@ export interface ServiceContext {
   metrics: ServiceMetrics;
   /** AAD-like mode: bearer tokens allowed to write policies. Empty: no bearer accepted. */
   adminTokens: string[];
-  /** Isolated mode (spec maa.md §1.8): every policy write must be signed by a registered policy-management certificate. */
+  /** Isolated mode (docs/attestation.md §Admin authentication): every policy write must be signed by a registered policy-management certificate. */
   isolated: boolean;
 }

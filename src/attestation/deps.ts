@@ -1,6 +1,6 @@
 /**
  * What the service needs from its collaborators. The store, the policy language and the verifier are
- * injected so the service is a thin shell (STYLE.md) and tests can run them at a fixed time.
+ * injected so the service is a thin shell (docs/attestation.md §Decisions) and tests can run them at a fixed time.
  */
 import type { Store } from '../store/types.js';
 

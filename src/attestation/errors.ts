@@ -2,7 +2,7 @@ import { ConfkubeError } from '../lib/errors.js';
 
 /**
  * A request the service refuses. `status` is the HTTP status and `maaCode` the `error.code` of MAA's
- * CloudError body (spec maa.md §1.5): `{"error":{"code":"…","message":"…"}}`.
+ * CloudError body (docs/attestation.md §Errors): `{"error":{"code":"…","message":"…"}}`.
  */
 export class AttestationError extends ConfkubeError {
   readonly status: number;

@@ -7,7 +7,7 @@ export interface Jwk { kty: 'RSA'; kid: string; x5c: string[]; n: string; e: str
 
 /**
  * The token signing keys, shared through the store by every replica. The newest active key signs; retired
- * keys stay in the JWKS for `retainMs` so tokens they signed still verify during rotation (spec §4.5-2:
+ * keys stay in the JWKS for `retainMs` so tokens they signed still verify during rotation (docs/attestation.md §Signing keys:
  * every key carries x5c, only RSA keys).
  */
 export class Keyring {
@@ -71,7 +71,7 @@ export class Keyring {
   }
 
   jwks(): { keys: Jwk[] } {
-    // MAA publishes only kty, kid and x5c (spec §1.7); n and e are added because generic JOSE libraries
+    // MAA publishes only kty, kid and x5c (docs/attestation.md §Signing keys); n and e are added because generic JOSE libraries
     // (jose's createRemoteJWKSet) import keys from them and ignore x5c. The SDK and Gramine read x5c.
     return {
       keys: this.keys.map((k) => {

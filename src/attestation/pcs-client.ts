@@ -3,7 +3,7 @@ import type { CollateralRecord } from './deps.js';
 import { CollateralUnavailableError } from './errors.js';
 
 /**
- * Fetch collateral from an Intel PCS / PCCS v4 API (spec dcap.md §3): TCB Info by FMSPC, QE Identity, both PCK
+ * Fetch collateral from an Intel PCS / PCCS v4 API (docs/dcap.md §Collateral): TCB Info by FMSPC, QE Identity, both PCK
  * CRLs and the root CA CRL, with their issuer-chain headers (URL-encoded PEM). Bodies are kept byte-exact.
  */
 export async function fetchPcsCollateral(base: string, fmspc: string, now: number): Promise<CollateralRecord[]> {

@@ -2,7 +2,7 @@ import { createHash, verify as cryptoVerify, X509Certificate } from 'node:crypto
 import { badRequest } from './errors.js';
 import { b64url } from './base64.js';
 
-/** A compact JWS as the policy endpoints receive it (spec maa.md §1.8, §1.9). */
+/** A compact JWS as the policy endpoints receive it (docs/attestation.md §Policy management; docs/attestation.md §Policy management certificates). */
 export interface ParsedJws {
   raw: string;
   header: Record<string, unknown>;
@@ -13,7 +13,7 @@ export interface ParsedJws {
 
 const HASHES: Record<string, { hash: string; ec?: boolean; pss?: boolean }> = {
   RS256: { hash: 'sha256' }, RS384: { hash: 'sha384' }, RS512: { hash: 'sha512' },
-  // The MS docs' signed-policy sample says "RSA256" (sic, spec §1.8): tolerated as RS256.
+  // The MS docs' signed-policy sample says "RSA256" (sic, docs/attestation.md §Policy management): tolerated as RS256.
   RSA256: { hash: 'sha256' },
   PS256: { hash: 'sha256', pss: true }, PS384: { hash: 'sha384', pss: true },
   ES256: { hash: 'sha256', ec: true }, ES384: { hash: 'sha384', ec: true },
@@ -64,7 +64,7 @@ export function parseJws(text: string, what: string): ParsedJws {
 
 /**
  * The policy text in a StoredAttestationPolicy payload `{"AttestationPolicy":"<b64url(text)>"}`. The 2018 signing
- * tool put the raw text there; if the value does not decode to something starting with `version`, take it raw (§1.8).
+ * tool put the raw text there; if the value does not decode to something starting with `version`, take it raw (docs/attestation.md §Policy management).
  */
 export function policyTextFromJws(jws: ParsedJws, what: string): string {
   let payload: unknown;
@@ -82,12 +82,12 @@ export function policyTextFromJws(jws: ParsedJws, what: string): string {
   return v;
 }
 
-/** `x-ms-policy-hash` = b64url(SHA-256(b64url(UTF-8 text))) (spec §1.8, verified against real tokens). */
+/** `x-ms-policy-hash` = b64url(SHA-256(b64url(UTF-8 text))) (docs/policy.md §Policy hash, verified against real tokens). */
 export function policyHash(text: string): string {
   return createHash('sha256').update(b64url(text), 'utf8').digest('base64url');
 }
 
-/** `x-ms-policy-token-hash` = b64url(SHA-256(the JWS exactly as received)) (spec §1.8). */
+/** `x-ms-policy-token-hash` = b64url(SHA-256(the JWS exactly as received)) (docs/attestation.md §Policy management). */
 export function policyTokenHash(jws: string): string {
   return createHash('sha256').update(jws, 'ascii').digest('base64url');
 }
@@ -97,7 +97,7 @@ export function unsecuredPolicyJws(text: string): string {
   return `${b64url('{"alg":"none"}')}.${b64url(JSON.stringify({ AttestationPolicy: b64url(text) }))}.`;
 }
 
-/** SHA-1 thumbprint of a certificate, upper-case hex as .NET prints it (spec §1.9). */
+/** SHA-1 thumbprint of a certificate, upper-case hex as .NET prints it (docs/attestation.md §Policy management certificates). */
 export function thumbprint(cert: X509Certificate): string {
   return createHash('sha1').update(cert.raw).digest('hex').toUpperCase();
 }

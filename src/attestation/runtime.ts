@@ -11,7 +11,7 @@ export async function openServiceStore(url: string): Promise<AttestationStore> {
   return store;
 }
 
-/** Issued claims as a map: a claim issued several times becomes an array (spec maa.md §3.4-9). */
+/** Issued claims as a map: a claim issued several times becomes an array (docs/policy.md §Issued claims). */
 function issuedToMap(claims: readonly Claim[]): ClaimMap {
   const out: ClaimMap = {};
   for (const c of claims) {

@@ -18,7 +18,7 @@ import { policyRoutes } from './routes/policies.js';
 import { KeyReleaseError, keyReleaseRoutes, type ReleasableKey } from '../keyrelease/index.js';
 
 export interface ServiceOptions {
-  /** Canonical public base URL, no trailing slash: `iss`, `jku` prefix, OpenID issuer, signing cert CN (spec §1). */
+  /** Canonical public base URL, no trailing slash: `iss`, `jku` prefix, OpenID issuer, signing cert CN (docs/attestation.md §Token). */
   baseUrl: string;
   store: AttestationStore;
   engine: PolicyEngine;
@@ -64,7 +64,7 @@ export function normaliseBaseUrl(u: string): string {
   return `${url.protocol}//${url.host}${url.pathname.replace(/\/+$/, '')}`;
 }
 
-/** Build (not listen) the MAA-compatible service: a list of route plugins over one context (STYLE.md). */
+/** Build (not listen) the MAA-compatible service: a list of route plugins over one context (docs/attestation.md §Decisions). */
 export async function createAttestationService(o: ServiceOptions): Promise<AttestationService> {
   const baseUrl = normaliseBaseUrl(o.baseUrl);
   const now = o.now ?? Date.now;
@@ -113,7 +113,7 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
     reply.header('x-ms-maa-service-version', SERVICE_VERSION);
   });
 
-  // Every failure leaves in MAA's CloudError shape; bad input is a 4xx, never a 500 (STYLE.md "Errors").
+  // Every failure leaves in MAA's CloudError shape; bad input is a 4xx, never a 500 (docs/attestation.md §Errors).
   app.setErrorHandler((err: FastifyError | AttestationError | Error, _req, reply) => {
     if (err instanceof AttestationError || err instanceof KeyReleaseError) return reply.code(err.status).send(cloudError(err.maaCode, err.message));
     if (err instanceof CollateralUnavailableError) return reply.code(400).send(cloudError('CollateralUnavailable', err.message));
@@ -135,7 +135,7 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
   policyRoutes(app, ctx);
   certificateRoutes(app, ctx);
   pccsRoutes(app, ctx);
-  // Key release lives apart from attestation (STYLE.md: Trustee keeps the key broker apart); it only reads tokens.
+  // Key release lives apart from attestation (docs/keyrelease.md §Decisions: Trustee keeps the key broker apart); it only reads tokens.
   keyReleaseRoutes(app, {
     baseUrl, now, jwks: () => keyring.jwks(),
     keys: new Map((o.releasableKeys ?? []).map((k) => [k.name, k])),

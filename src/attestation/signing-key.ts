@@ -6,7 +6,7 @@ import type { SigningKeyRecord } from './deps.js';
 const ALG = { name: 'RSASSA-PKCS1-v1_5', hash: 'SHA-256', publicExponent: new Uint8Array([1, 0, 1]), modulusLength: 2048 } as const;
 
 /**
- * MAA's kid (spec maa.md §1.7, verified): base64(SHA-256(PEM(SubjectPublicKeyInfo) + "\0")), the Open Enclave
+ * MAA's kid (docs/attestation.md §Signing keys, verified): base64(SHA-256(PEM(SubjectPublicKeyInfo) + "\0")), the Open Enclave
  * attestation-certificate convention. It depends only on the key, so re-issuing the certificate keeps the kid.
  */
 export function maaKid(publicKey: KeyObject): string {
@@ -16,7 +16,7 @@ export function maaKid(publicKey: KeyObject): string {
 
 /**
  * A fresh token signing key: RSA-2048 with a self-signed certificate whose subject and issuer are
- * `CN=<base URL>` (spec §1.7; the .NET sample checks `Issuer == "CN=" + iss`).
+ * `CN=<base URL>` (docs/attestation.md §Signing keys; the .NET sample checks `Issuer == "CN=" + iss`).
  */
 export async function createSigningKey(baseUrl: string, now: number): Promise<SigningKeyRecord> {
   const keys = (await globalThis.crypto.subtle.generateKey(ALG, true, ['sign', 'verify'])) as CryptoKeyPair;

@@ -3,11 +3,11 @@ import { CompactSign } from 'jose';
 import { b64url } from './base64.js';
 import type { LoadedKey } from './signing-key.js';
 
-/** Lifetimes as real MAA issues them (spec maa.md §1.8, §2.2): attestation 8 h, management 1 h. */
+/** Lifetimes as real MAA issues them (docs/attestation.md §Token): attestation 8 h, management 1 h. */
 export const ATTESTATION_TOKEN_LIFETIME_S = 28800;
 export const MANAGEMENT_TOKEN_LIFETIME_S = 3600;
 
-/** MAA serialises claims in alphabetical order (spec §2.2); nobody depends on it, but it makes tokens comparable. */
+/** MAA serialises claims in alphabetical order (docs/attestation.md §Token); nobody depends on it, but it makes tokens comparable. */
 export function sortClaims(claims: Record<string, unknown>): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const k of Object.keys(claims).sort()) if (claims[k] !== undefined) out[k] = claims[k];
@@ -26,14 +26,14 @@ export function newTokenId(): string {
 
 const encoder = new TextEncoder();
 
-/** RS256 JWS with MAA's header, exactly `alg, jku, kid, typ` in that order (spec §2.1). */
+/** RS256 JWS with MAA's header, exactly `alg, jku, kid, typ` in that order (docs/attestation.md §Token). */
 export async function signToken(key: LoadedKey, baseUrl: string, claims: Record<string, unknown>): Promise<string> {
   return new CompactSign(encoder.encode(JSON.stringify(sortClaims(claims))))
     .setProtectedHeader({ alg: 'RS256', jku: `${baseUrl}/certs`, kid: key.record.kid, typ: 'JWT' })
     .sign(key.privateKey);
 }
 
-/** Unsecured token for draft policies: header `{"alg":"none"}`, empty signature (spec §1.3). */
+/** Unsecured token for draft policies: header `{"alg":"none"}`, empty signature (docs/attestation.md §Token). */
 export function unsecuredToken(claims: Record<string, unknown>): string {
   return `${b64url('{"alg":"none"}')}.${b64url(JSON.stringify(sortClaims(claims)))}.`;
 }

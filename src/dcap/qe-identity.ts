@@ -78,7 +78,7 @@ export function parseQeIdentity(s: SignedJson<Record<string, unknown>>): QeIdent
 
 /**
  * Intel QVL 4.1.2.9.5–10 (EnclaveReportVerifier): masked MISCSELECT and ATTRIBUTES, MRSIGNER, ISVPRODID.
- * MISCSELECT hex is compared in report byte order, as Intel and dcap-qvl read it (spec dcap.md §4 step 9).
+ * MISCSELECT hex is compared in report byte order, as Intel and dcap-qvl read it (docs/dcap.md §QE identity).
  * Returns null on success, or what differs.
  */
 export function qeIdentityMismatch(id: QeIdentity, r: ReportBody): string | null {

@@ -3,7 +3,7 @@ import { fromHex } from '../lib/bytes.js';
 
 /**
  * An Intel PCS JSON body `{"<key>":{…},"signature":"<hex r‖s>"}`. The signature covers the exact bytes of
- * the inner object as served (spec dcap.md §3: slice, never re-serialise), so the raw slice is kept and the
+ * the inner object as served (docs/dcap.md §Signed JSON: slice, never re-serialise), so the raw slice is kept and the
  * parsed object is parsed from that slice — what is decided on is exactly what was signed.
  */
 export interface SignedJson<T> {

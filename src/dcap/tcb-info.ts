@@ -110,7 +110,7 @@ function compareLevelsDesc(a: TcbLevel, b: TcbLevel): number {
 
 /**
  * Intel QVL 4.1.2.4.17 (TcbLevelCheck): the first level, highest first, whose every component SVN and whose
- * PCESVN are ≤ the PCK certificate's. Intel matches the 16 components, not the CPUSVN bytes (spec dcap.md §3).
+ * PCESVN are ≤ the PCK certificate's. Intel matches the 16 components, not the CPUSVN bytes (docs/dcap.md §TCB level matching).
  */
 export function matchTcbLevel(info: TcbInfo, components: readonly number[], pceSvn: number): TcbLevel | null {
   outer: for (const level of info.levels) {

@@ -1,7 +1,7 @@
 import type { TcbStatus } from './tcb-info.js';
 
 /**
- * Intel QVL `convergeTcbStatusWithQeTcbStatus` (spec dcap.md §4 step 12): a QE that is OutOfDate turns an
+ * Intel QVL `convergeTcbStatusWithQeTcbStatus` (docs/dcap.md §TCB status decision): a QE that is OutOfDate turns an
  * UpToDate or SWHardeningNeeded platform into OutOfDate, and the Configuration* ones into
  * OutOfDateConfigurationNeeded; a Revoked QE revokes the platform. This is not "worst severity"
  * (where @phala/dcap-qvl departs from Intel).

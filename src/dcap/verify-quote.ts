@@ -173,7 +173,7 @@ const STATUS_PRESERVING = new Set([
 ]);
 
 /**
- * Verify an SGX ECDSA quote against collateral with Intel QVL/QvE semantics (spec dcap.md §4). Pure: the
+ * Verify an SGX ECDSA quote against collateral with Intel QVL/QvE semantics (docs/dcap.md §Verification steps). Pure: the
  * collateral, the trust anchors and the time are arguments. Never throws for bad input: a quote or
  * collateral that cannot be read is a verdict with `ok: false` and a typed error.
  */

@@ -1,7 +1,7 @@
 import { KeyReleaseError } from './errors.js';
 
 /**
- * Azure Key Vault Secure Key Release policy (spec maa.md §5.3): `{"version":"1.0.0","anyOf":[{authority, allOf|anyOf:[…]}]}`,
+ * Azure Key Vault Secure Key Release policy (docs/keyrelease.md §Release policy): `{"version":"1.0.0","anyOf":[{authority, allOf|anyOf:[…]}]}`,
  * a condition is `{"claim": "<name, dot path>", "<op>": value}`. A missing claim makes a condition false; values
  * compare by JSON type, no coercion (`"false"` never equals `false`).
  */

@@ -20,7 +20,7 @@ export interface KeyReleaseContext {
 }
 
 /**
- * `POST /keys/{name}/release` in Azure Key Vault's shape (spec maa.md §5.3): body `{"target":"<attestation token>",
+ * `POST /keys/{name}/release` in Azure Key Vault's shape (docs/keyrelease.md §Release request): body `{"target":"<attestation token>",
  * "nonce"?, "enc"?}` → `{"value":"<JWE>"}`, the secret encrypted to the enclave key in the token's `x-ms-runtime.keys`.
  */
 export function keyReleaseRoutes(app: FastifyInstance, ctx: KeyReleaseContext): void {

@@ -5,7 +5,7 @@ export interface TokenKeys { keys: { kid: string; x5c: string[] }[] }
 
 /**
  * A token this service issued: RS256, `kid` in the service's own JWKS, `iss` its base URL, within nbf/exp.
- * Strict, unlike the SDK (spec maa.md §4.5-8): no `alg: none`, no key taken from the token itself.
+ * Strict, unlike the SDK (docs/keyrelease.md §Token check): no `alg: none`, no key taken from the token itself.
  */
 export async function verifyServiceToken(token: string, jwks: TokenKeys, issuer: string, nowS: number): Promise<Record<string, unknown>> {
   const parts = token.split('.');

@@ -2,7 +2,7 @@ import { CompactEncrypt, importJWK, type JWK } from 'jose';
 import { KeyReleaseError } from './errors.js';
 
 /**
- * The enclave's own key from the token (SKR convention, spec maa.md §5.3): the first RSA key in
+ * The enclave's own key from the token (SKR convention, docs/keyrelease.md §Wrapping): the first RSA key in
  * `x-ms-runtime.keys` whose `key_ops` contains `encrypt` or whose `use` is `enc`.
  */
 export function enclaveKey(claims: Record<string, unknown>): JWK {

@@ -3,7 +3,7 @@ import { closeSync, openSync, readSync } from 'node:fs';
 /**
  * CPUID leaf 0x12 through the Linux cpuid driver: reading 16 bytes of /dev/cpu/N/cpuid at offset
  * (subleaf << 32 | leaf) returns EAX, EBX, ECX, EDX (little-endian). Leaf 0x12 subleaf 0 gives SGX1
- * (EAX[0]) and SGX2/EDMM (EAX[1]); subleaves ≥ 2 list EPC sections (sigstruct-epc.md §3.2).
+ * (EAX[0]) and SGX2/EDMM (EAX[1]); subleaves ≥ 2 list EPC sections (docs/node.md §Discovery).
  */
 export interface SgxCpuid {
   sgx1: boolean;

@@ -1,7 +1,7 @@
 /**
  * /proc/cpuinfo: the kernel prints `sgx` (CPUID.(7,0):EBX[2]) and `sgx_lc` (Flexible Launch Control,
  * CPUID.(7,0):ECX[30]) in the `flags` line; `sgx1`/`sgx2` are hidden feature bits
- * (sigstruct-epc.md §3.2), so SGX2 needs CPUID leaf 0x12 (cpuid.ts).
+ * (docs/node.md §Discovery), so SGX2 needs CPUID leaf 0x12 (cpuid.ts).
  */
 export interface CpuInfo {
   sgx: boolean;

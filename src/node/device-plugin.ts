@@ -22,9 +22,9 @@ export interface DevicePluginConfig {
   kind: SgxResourceKind;
   /** Root of the host file system as this process sees it (device nodes and aesmd are looked up under it). */
   hostRoot: string;
-  /** The kubelet's device plugin directory as this process sees it (spec §1.1). */
+  /** The kubelet's device plugin directory as this process sees it (docs/node.md §Device plugin API). */
   pluginDir: string;
-  /** Shared slots advertised (Intel's "shared device" trick, spec §1.5; default 110). */
+  /** Shared slots advertised (Intel's "shared device" trick, docs/node.md §Shared slots; default 110). */
   slots: number;
   /** How often device nodes and the kubelet socket are checked. */
   checkIntervalMs?: number;
@@ -61,7 +61,7 @@ function inode(path: string): string | null {
  * One kubelet device plugin (v1beta1) for `sgx.intel.com/enclave` or `sgx.intel.com/provision`:
  * serves on `<pluginDir>/confkube-sgx-<kind>.sock`, registers on kubelet.sock, streams health over
  * ListAndWatch, and re-serves + re-registers when the kubelet restarts (a new kubelet deletes the
- * plugin sockets and re-creates kubelet.sock, spec §1.4).
+ * plugin sockets and re-creates kubelet.sock, docs/node.md §Kubelet restarts).
  */
 export class SgxDevicePlugin {
   readonly kind: SgxResourceKind;
@@ -116,7 +116,7 @@ export class SgxDevicePlugin {
 
   private list(): ListAndWatchResponse {
     const health = this.healthy ? HEALTHY : UNHEALTHY;
-    // No topology: the enclave device is not tied to a NUMA node (spec §1.2: nil = no affinity).
+    // No topology: the enclave device is not tied to a NUMA node (docs/node.md §Device plugin API: nil = no affinity).
     return { devices: this.ids.map((ID): Device => ({ ID, health })) };
   }
 
@@ -248,13 +248,13 @@ export class SgxDevicePlugin {
       }
     }
     if (device === null) {
-      // Spec §1.2: on failure, ListAndWatch has already told the kubelet; fail the Allocate.
+      // docs/node.md §Allocate: on failure, ListAndWatch has already told the kubelet; fail the Allocate.
       return cb({ code: grpc.status.UNAVAILABLE, details: `${this.resourceName}: no ${CANDIDATES[this.kind].join(' or ')} character device on this node` });
     }
     const aesmd = this.kind === 'enclave' && isSocket(join(this.cfg.hostRoot, AESMD_SOCKET));
     const container_responses = req.container_requests.map((): ContainerAllocateResponse => ({
       devices: [{ container_path: device, host_path: device, permissions: 'rw' }],
-      // Quote helper (spec §3.3, DESIGN.md): the aesmd directory and SGX_AESM_ADDR=1.
+      // Quote helper (docs/node.md §Quote helper): the aesmd directory and SGX_AESM_ADDR=1.
       mounts: aesmd ? [{ container_path: AESMD_DIR, host_path: AESMD_DIR, read_only: false }] : [],
       envs: aesmd ? { [AESM_ENV]: '1' } : {},
       annotations: {},
@@ -310,7 +310,7 @@ export class SgxDevicePlugin {
       resource_name: this.resourceName,
       options: { pre_start_required: false, get_preferred_allocation_available: false },
     };
-    // The kubelet dials us back inside Register with a 10 s timeout (spec §1.3).
+    // The kubelet dials us back inside Register with a 10 s timeout (docs/node.md §Registration).
     const deadline = new Date(Date.now() + 15_000);
     return new Promise<void>((resolve, reject) => {
       (client as unknown as { Register: (r: RegisterRequest, o: grpc.CallOptions, cb: (e: grpc.ServiceError | null) => void) => void })

@@ -36,7 +36,7 @@ export interface SgxDiscovery {
   };
   kernel: string | null;
   aesmd: { socket: string | null };
-  /** The misc cgroup `sgx_epc` controller (not mainline; detected at runtime, spec §2.4). */
+  /** The misc cgroup `sgx_epc` controller (not mainline; detected at runtime, docs/node.md §EPC cgroup). */
   miscCgroup: { sgxEpc: boolean; capacityBytes: number | null };
   packages: Record<string, string>;
   /** Things an operator should know (for example an enclave device without the CPU flag). */
@@ -51,7 +51,7 @@ function readText(path: string): string | null {
   }
 }
 
-/** A character device at `hostPath` under `root` (spec §5: DeviceSpec must point at char devices, azure-docs#71783). */
+/** A character device at `hostPath` under `root` (docs/node.md §Device nodes: DeviceSpec must point at char devices, azure-docs#71783). */
 export function charDevice(root: string, hostPath: string): DeviceNode | null {
   try {
     const st = statSync(join(root, hostPath));

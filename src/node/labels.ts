@@ -12,7 +12,7 @@ export function nodeLabels(d: SgxDiscovery): Record<string, string | null> {
     [LABEL_EPC_MIB]: d.sgx ? String(Math.floor(d.epc.totalBytes / MIB)) : null,
     [LABEL_DRIVER]: d.driver,
     [LABEL_AESMD]: String(d.aesmd.socket !== null),
-    // NFD: "true" iff the sum of EPC section sizes is non-zero; absent otherwise (spec §2.2).
+    // NFD: "true" iff the sum of EPC section sizes is non-zero; absent otherwise (docs/node.md §Labels).
     [LABEL_NFD_SGX]: d.sgx && d.epc.totalBytes > 0 ? 'true' : null,
   };
 }

@@ -5,7 +5,7 @@ import { ENCLAVE_DEVICES } from './names.js';
  * enclave device fd, so its lines name `/dev/sgx_enclave` (or the legacy `/dev/sgx/enclave`,
  * `/dev/isgx`). Line format (proc(5)): `start-end perms offset dev inode   pathname`.
  * With SGX1 the whole range is EADDed at load, so mapped bytes are the committed EPC; with SGX2
- * (EDMM) they are an upper bound (sigstruct-epc.md §3.4) — misc.current is the real usage where
+ * (EDMM) they are an upper bound (docs/node.md §Per-pod EPC) — misc.current is the real usage where
  * the kernel has the EPC cgroup.
  */
 export interface EnclaveMappings {

@@ -5,9 +5,9 @@ import { isActivePod, podEpcRequestBytes } from './pod-requests.js';
 import type { ProcScan } from './proc-scan.js';
 
 /**
- * The agent's Prometheus metrics (spec §5: nobody ships per-pod EPC metrics; §6.3 exposition
- * format). Names carry their unit; per-pod series carry `namespace`, `pod` and `container` as
- * metrics agents expect (spec §1.4), plus `pod_uid` because the cgroup only knows the UID.
+ * The agent's Prometheus metrics (docs/node.md §Per-pod EPC: nobody ships per-pod EPC metrics; docs/node.md §Metrics:
+ * text exposition format 0.0.4). Names carry their unit; per-pod series carry `namespace`, `pod` and `container` as
+ * metrics agents expect (docs/node.md §Metrics), plus `pod_uid` because the cgroup only knows the UID.
  */
 export interface PodInfo {
   namespace: string;

@@ -1,6 +1,6 @@
 /**
- * Names users' YAML and other tools depend on (DESIGN.md "Names that must be exact";
- * spec/k8s-sgx.md §0, §2.1, §2.2).
+ * Names users' YAML and other tools depend on (docs/admission.md §EPC names and aliases;
+ * docs/node.md §Shared slots; docs/node.md §Labels).
  */
 
 /** EPC in bytes, advertised as a node extended resource in status.capacity (not a device plugin). */
@@ -10,7 +10,7 @@ export const EPC_ALIASES_MIB = ['sgx.intel.com/sgx_epc_mem_in_MiB', 'kubernetes.
 
 export const ENCLAVE_RESOURCE = 'sgx.intel.com/enclave';
 export const PROVISION_RESOURCE = 'sgx.intel.com/provision';
-/** Intel's default shared slots per node (spec §2.1: 110, the README's 20 is stale). */
+/** Intel's default shared slots per node (docs/node.md §Shared slots: 110, the README's 20 is stale). */
 export const DEFAULT_SLOTS = 110;
 
 export const LABEL_SGX = 'confkube.io/sgx';
@@ -18,22 +18,22 @@ export const LABEL_FLC = 'confkube.io/sgx-flc';
 export const LABEL_EPC_MIB = 'confkube.io/epc-mib';
 export const LABEL_DRIVER = 'confkube.io/sgx-driver';
 export const LABEL_AESMD = 'confkube.io/aesmd';
-/** NFD's label, set "if Intel SGX is enabled in BIOS (non-zero sum of EPC section sizes)" (spec §2.2). */
+/** NFD's label, set "if Intel SGX is enabled in BIOS (non-zero sum of EPC section sizes)" (docs/node.md §Labels). */
 export const LABEL_NFD_SGX = 'feature.node.kubernetes.io/cpu-security.sgx.enabled';
 
-/** Quote helper (spec §3.3): the aesmd directory mounted into containers and the env that selects it. */
+/** Quote helper (docs/node.md §Quote helper): the aesmd directory mounted into containers and the env that selects it. */
 export const AESMD_DIR = '/var/run/aesmd';
 export const AESMD_SOCKET = '/var/run/aesmd/aesm.socket';
 export const AESM_ENV = 'SGX_AESM_ADDR';
 
-/** Kubelet device plugin constants (spec §1.1). */
+/** Kubelet device plugin constants (docs/node.md §Device plugin API). */
 export const DEVICE_PLUGIN_DIR = '/var/lib/kubelet/device-plugins';
 export const KUBELET_SOCKET_NAME = 'kubelet.sock';
 export const DEVICE_PLUGIN_API_VERSION = 'v1beta1';
 export const HEALTHY = 'Healthy';
 export const UNHEALTHY = 'Unhealthy';
 
-/** Device nodes in the three driver layouts (spec §2.1, sigstruct-epc.md §3.3). */
+/** Device nodes in the three driver layouts (docs/node.md §Device nodes). */
 export const ENCLAVE_DEVICES = ['/dev/sgx_enclave', '/dev/sgx/enclave', '/dev/isgx'] as const;
 export const PROVISION_DEVICES = ['/dev/sgx_provision', '/dev/sgx/provision'] as const;
 export const VEPC_DEVICE = '/dev/sgx_vepc';

@@ -21,7 +21,7 @@ export interface NodeStatusConfig {
   metrics?: NodeMetrics;
 }
 
-/** RFC 6901: `/` in a key is `~1` (spec §6.1). */
+/** RFC 6901: `/` in a key is `~1` (docs/admission.md §JSON Patch). */
 const EPC_POINTER = `/status/capacity/${EPC_RESOURCE.replace(/~/g, '~0').replace(/\//g, '~1')}`;
 
 /** Labels to change so that `current` matches `desired` (null = remove if present). */
@@ -46,7 +46,7 @@ function capacityBytes(node: V1Node): number | null {
 
 /**
  * Keeps this node's labels and `sgx.intel.com/epc` capacity in place. The kubelet zeroes every
- * extended resource when the Node object is re-created (spec §1.4, `reconcileExtendedResource`),
+ * extended resource when the Node object is re-created (docs/node.md §Re-asserting capacity, `reconcileExtendedResource`),
  * so the agent watches its Node and re-asserts capacity whenever it is missing or different;
  * a one-shot patch (Intel's epchook) is not enough.
  */

@@ -1,7 +1,7 @@
 /**
  * SGX PSW / DCAP package versions from dpkg's status database (Debian/Ubuntu nodes, the AKS node
  * image) — the packages Intel ships as `libsgx-*`, `sgx-aesm-service`, `sgx-*`, and Azure's
- * `az-dcap-client` (spec §3.3).
+ * `az-dcap-client` (docs/node.md §Quote helper).
  */
 const SGX_PACKAGE = /^(libsgx-|sgx-|az-dcap-client$)/;
 

@@ -19,7 +19,7 @@ interface ContainerLike {
 }
 
 function containerEpc(c: ContainerLike): number {
-  // Extended resources: requests must equal limits, and requests default to limits (spec §1.5).
+  // Extended resources: requests must equal limits, and requests default to limits (docs/node.md §EPC as an extended resource).
   const r = { ...(c.resources?.limits ?? {}), ...(c.resources?.requests ?? {}) };
   let bytes = 0;
   try {

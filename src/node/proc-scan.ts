@@ -39,7 +39,7 @@ function readText(path: string): string | null {
   }
 }
 
-/** `sgx_epc <bytes>` from a misc.current file (spec §2.4: misc resource `sgx_epc`, in bytes). */
+/** `sgx_epc <bytes>` from a misc.current file (docs/node.md §EPC cgroup: misc resource `sgx_epc`, in bytes). */
 export function parseMiscCurrent(text: string): number | null {
   const m = /^sgx_epc\s+(\d+)\s*$/m.exec(text);
   return m ? Number(m[1]) : null;

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 
-/** The kubelet device plugin API v1beta1, loaded from proto/ at run time (spec §1.2). */
+/** The kubelet device plugin API v1beta1, loaded from proto/ at run time (docs/node.md §Device plugin API). */
 export const PROTO_RELATIVE = 'proto/deviceplugin/v1beta1/api.proto';
 
 function findProto(): string {
@@ -27,7 +27,7 @@ let cached: DevicePluginProto | null = null;
 
 /**
  * keepCase: the proto's own field names (`devices_ids`, `ID`, `available_deviceIDs`) stay as
- * they are on the wire (spec §1.2 encoding notes). Maps become plain objects.
+ * they are on the wire (docs/node.md §Device plugin API). Maps become plain objects.
  */
 export function loadDevicePluginProto(): DevicePluginProto {
   if (cached) return cached;

@@ -1,4 +1,4 @@
-/** Syntax tree of a policy document (spec maa.md §3.2). Every node keeps its source position. */
+/** Syntax tree of a policy document (docs/policy.md §Grammar). Every node keeps its source position. */
 
 export type PolicyVersion = '1.0' | '1.1' | '1.2';
 export type SectionName = 'configurationrules' | 'authorizationrules' | 'issuancerules';

@@ -1,5 +1,5 @@
 /**
- * Claims as the policy engine sees them (spec maa.md §3.3). A value is a Boolean, an Integer, a String, a set
+ * Claims as the policy engine sees them (docs/policy.md §Claims). A value is a Boolean, an Integer, a String, a set
  * (a JS array: `JsonToClaimValue` on a JSON array, or a multi-valued evidence claim such as advisory IDs) or a
  * JSON object (evidence such as `x-ms-sgx-collateral`, `x-ms-runtime`).
  */
@@ -11,7 +11,7 @@ export const ISSUER_POLICY = 'AttestationPolicy';
 /** A claim inside the engine: the issuer is always known. */
 export interface EClaim { type: string; value: unknown; issuer: string }
 
-/** The value type names of §3.3 ("String, Integer and Boolean"), plus Set and Json for the 1.2 data shapes. */
+/** The value type names of docs/policy.md §Claims ("String, Integer and Boolean"), plus Set and Json for the 1.2 data shapes. */
 export function valueTypeOf(v: unknown): string {
   switch (typeof v) {
     case 'boolean': return 'Boolean';
@@ -29,7 +29,7 @@ export function valuesEqual(a: unknown, b: unknown): boolean {
 
 /**
  * A claim set indexed by type, so a condition with `type == "literal"` looks at that type's claims only.
- * Identical (type, value, issuer) claims are kept once (§3.4-7).
+ * Identical (type, value, issuer) claims are kept once (docs/policy.md §Claims).
  */
 export class ClaimSet {
   readonly list: EClaim[] = [];
@@ -60,7 +60,7 @@ export class ClaimSet {
 
 /**
  * Legacy claim types the pre-2021 default policy and Microsoft's JWS samples test (`$is-debuggable`, ...;
- * spec §3.6), derived from the current names when the caller did not supply them.
+ * docs/policy.md §Legacy claims), derived from the current names when the caller did not supply them.
  */
 export const LEGACY_ALIASES: readonly (readonly [string, string])[] = [
   ['$is-debuggable', 'x-ms-sgx-is-debuggable'],
@@ -77,7 +77,7 @@ export const LEGACY_ALIASES: readonly (readonly [string, string])[] = [
 /**
  * The incoming claim set of one evaluation, with the legacy `$` aliases when `legacyAliases` (only policies
  * that test a `$` type see them, so a policy written with current names never binds a duplicate). Accepts a Claim array or a `{type: value}` map (what the
- * attestation service builds); input claims without an issuer are evidence, issuer AttestationService (§3.4-2).
+ * attestation service builds); input claims without an issuer are evidence, issuer AttestationService (docs/policy.md §Claims).
  */
 export function incomingClaimSet(input: readonly Claim[] | Readonly<Record<string, unknown>>, legacyAliases = true): ClaimSet {
   const set = new ClaimSet();

@@ -20,7 +20,7 @@ function run(text: string, opts: CompileOptions): { compiled?: CompiledPolicy; e
   return errors.length ? { errors } : { compiled, errors };
 }
 
-/** Compile a policy once (spec maa.md §3.2, §3.4); evaluate it many times. Throws the first located PolicyError. */
+/** Compile a policy once (docs/policy.md §Grammar; docs/policy.md §Sections); evaluate it many times. Throws the first located PolicyError. */
 export function compilePolicy(text: string, opts: CompileOptions = {}): CompiledPolicy {
   const r = run(text, opts);
   if (r.compiled === undefined) throw r.errors[0];

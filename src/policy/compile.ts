@@ -5,7 +5,7 @@ import { ARITY, EMPTY, FUNCTIONS, jmesPathSyntaxError } from './functions.js';
 
 export interface PolicyDecision {
   permitted: boolean;
-  /** Claims `issue`d by issuancerules: the token's policy claims (§3.4-5, §3.4-9). */
+  /** Claims `issue`d by issuancerules: the token's policy claims (docs/policy.md §Actions; docs/policy.md §Issued claims). */
   issuedClaims: Claim[];
   /** Claims set by `issueproperty` (configurationrules and issuancerules), e.g. `x-ms-sgx-tcbidentifier`. */
   issuedProperties: Claim[];
@@ -34,13 +34,13 @@ interface CAction { kind: Action['kind']; make?: (env: Env) => EClaim | null }
 interface CRule { index: number; section: SectionName; conds: CCond[]; slots: number; action: CAction; where: string }
 
 /**
- * An issue/add rule fires once per combination of bound claims (§3.4-7); the join is bounded so a hostile
+ * An issue/add rule fires once per combination of bound claims (docs/policy.md §Joins); the join is bounded so a hostile
  * policy cannot run forever.
  */
 const MAX_STEPS = 1_000_000;
 
 /**
- * What each section's actions can do (MS docs policy-version-1-0, spec §3.4-3..5): authorization rules "can be
+ * What each section's actions can do (MS docs policy-version-1-0, docs/policy.md §Sections): authorization rules "can be
  * used to fail attestation" but "no claims can be issued from this section to the response token"; issuance rules
  * "can't be used to fail attestation". Anything else is accepted with a warning and has only the effect the
  * section allows: issue outside issuancerules acts as add, permit/deny outside authorizationrules do nothing.
@@ -63,7 +63,7 @@ function numericTest(op: RelOp, b: number): (a: number) => boolean {
   }
 }
 
-/** Typed comparison (§3.4-8): Integers numerically; Strings and Booleans by == and != only; other mixes are false. */
+/** Typed comparison (docs/policy.md §Comparisons): Integers numerically; Strings and Booleans by == and != only; other mixes are false. */
 export function compare(op: RelOp, a: unknown, b: unknown): boolean {
   if (Array.isArray(a) && !Array.isArray(b)) {
     // A set-valued claim satisfies the condition when one of its members does.
@@ -242,7 +242,7 @@ class RuleCompiler {
   }
 }
 
-/** `valueType=` on issue/add converts the value where the conversion is exact (§3.3: String, Integer, Boolean). */
+/** `valueType=` on issue/add converts the value where the conversion is exact (docs/policy.md §Actions: String, Integer, Boolean). */
 function coerce(v: unknown, vt: unknown, kind: string): unknown {
   if (vt === 'String') return typeof v === 'string' ? v : typeof v === 'object' ? JSON.stringify(v) : String(v);
   if (vt === 'Integer') {
@@ -260,7 +260,7 @@ export function compileAst(ast: PolicyAst, source: string, errors: PolicyError[]
   const order: SectionName[] = ['configurationrules', 'authorizationrules', 'issuancerules'];
   const compiled: Record<SectionName, CRule[]> = { configurationrules: [], authorizationrules: [], issuancerules: [] };
   const rules: RuleInfo[] = [];
-  // Rules are numbered in document order; sections run in the fixed order of §3.4 whatever order they appear in.
+  // Rules are numbered in document order; sections run in the fixed order of docs/policy.md §Sections, whatever order they appear in.
   const sectionWarnings: PolicyAst['warnings'] = [];
   const all: Rule[] = order.flatMap((s) => ast.sections[s] ?? []).sort((a, b) => a.pos.line - b.pos.line || a.pos.column - b.pos.column);
   for (const r of all) {
@@ -271,7 +271,7 @@ export function compileAst(ast: PolicyAst, source: string, errors: PolicyError[]
     rules.push({ section: r.section, line: r.pos.line, column: r.pos.column, action: r.action.kind });
     compiled[r.section].push({ index, section: r.section, conds, slots: rc.slots.size, action, where: `${r.section} rule at line ${r.pos.line}, column ${r.pos.column}` });
   }
-  // Legacy `$` claims are derived only for policies that test one (spec §3.6).
+  // Legacy `$` claims are derived only for policies that test one (docs/policy.md §Legacy claims).
   const legacy = all.some((r) => r.conditions.some((c) => c.props.some((p) => p.prop === 'type' && p.expr.kind === 'lit' && typeof p.expr.value === 'string' && p.expr.value.startsWith('$'))));
   const run = makeEvaluator(compiled, legacy);
   const warnings = [...ast.warnings, ...sectionWarnings, ...lint(all)].sort((a, b) => a.pos.line - b.pos.line || a.pos.column - b.pos.column);
@@ -287,7 +287,7 @@ export function compileAst(ast: PolicyAst, source: string, errors: PolicyError[]
 const RESERVED = new Set(['iss', 'iat', 'nbf', 'exp', 'jti', 'nonce', 'cnf', 'maa-ehd', 'aas-ehd', 'maa-attestationcollateral']);
 const HEX_CLAIMS = new Set(['x-ms-sgx-mrsigner', 'x-ms-sgx-mrenclave', '$sgx-mrsigner', '$sgx-mrenclave', 'x-ms-sgx-report-data', 'x-ms-sgx-config-id']);
 
-/** Accepted but almost certainly not what the author meant (spec §3.4-8, §3.4-9). */
+/** Accepted but almost certainly not what the author meant (docs/policy.md §Lint warnings). */
 function lint(rules: Rule[]): PolicyAst['warnings'] {
   const out: PolicyAst['warnings'] = [];
   for (const r of rules) {
@@ -330,7 +330,7 @@ function makeEvaluator(sections: Record<SectionName, CRule[]>, legacy: boolean):
         for (let j = 0; j < preds.length; j++) if (!preds[j](c, env)) { ok = false; break; }
         if (!ok) continue;
         if (cond.negated) return false;
-        // A condition without an identifier is an existence test: one matching claim is enough (§3.4-7).
+        // A condition without an identifier is an existence test: one matching claim is enough (docs/policy.md §Joins).
         if (cond.slot < 0) return solve(rule, k + 1, env, found);
         env[cond.slot] = c;
         if (solve(rule, k + 1, env, found)) return true;
@@ -378,7 +378,7 @@ function makeEvaluator(sections: Record<SectionName, CRule[]>, legacy: boolean):
 
     try {
       for (const r of sections.configurationrules) applyClaims(r);
-      // Deny overrides permit; no permit means deny (§3.4-4).
+      // Deny overrides permit; no permit means deny (docs/policy.md §Authorization).
       let permitted = false;
       for (const r of sections.authorizationrules) {
         if (r.action.make !== undefined) { applyClaims(r); continue; }
@@ -391,7 +391,7 @@ function makeEvaluator(sections: Record<SectionName, CRule[]>, legacy: boolean):
       for (const r of sections.issuancerules) applyClaims(r);
       return decision(true);
     } catch (e) {
-      // Evaluation never throws: a failing rule fails the attestation (§3.4-5), it does not crash the caller.
+      // Evaluation never throws: a failing rule fails the attestation (docs/policy.md §Function errors), it does not crash the caller.
       if (e instanceof PolicyRuntimeError) return decision(false, e.message);
       return decision(false, `policy evaluation failed: ${e instanceof Error ? e.message : String(e)}`);
     }

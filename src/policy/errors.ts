@@ -1,11 +1,11 @@
 import { ConfkubeError } from '../lib/errors.js';
 
 /**
- * A policy document that cannot be accepted (spec maa.md §3.4-1: "If the policy file contains syntax errors, the
+ * A policy document that cannot be accepted (docs/policy.md §Errors; "If the policy file contains syntax errors, the
  * policy file is rejected by the service"). Always located: line and column are 1-based, column counts UTF-16
  * code units from the start of the line.
  *
- * Codes: ERR_POLICY_SYNTAX (grammar, §3.2), ERR_POLICY_VERSION (a feature of a newer policy version, §3.1),
+ * Codes: ERR_POLICY_SYNTAX (grammar, docs/policy.md §Grammar), ERR_POLICY_VERSION (a feature of a newer policy version, docs/policy.md §Document structure),
  * ERR_POLICY_SEMANTIC (well-formed but meaningless: unbound identifier, operator that cannot apply, action not
  * allowed in its section).
  */
@@ -26,7 +26,7 @@ export class PolicyError extends ConfkubeError {
 }
 
 /**
- * A rule failed while it ran (spec §3.4-5: a function error such as JsonToClaimValue on an object fails the
+ * A rule failed while it ran (docs/policy.md §Function errors: a function error such as JsonToClaimValue on an object fails the
  * attestation). The evaluator turns it into a denial; it never escapes `evaluate`.
  */
 export class PolicyRuntimeError extends ConfkubeError {

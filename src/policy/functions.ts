@@ -3,7 +3,7 @@ import type { FunctionName } from './ast.js';
 import { valuesEqual } from './claims.js';
 import { PolicyRuntimeError } from './errors.js';
 
-/** `JsonToClaimValue` of JSON `null`: an empty value, so the issue/add that receives it does nothing (§3.5). */
+/** `JsonToClaimValue` of JSON `null`: an empty value, so the issue/add that receives it does nothing (docs/policy.md §Functions). */
 export const EMPTY: unique symbol = Symbol('empty claim value');
 
 export const ARITY: Record<FunctionName, number> = {
@@ -46,7 +46,7 @@ function asSet(v: unknown, fn: string): unknown[] {
   throw new PolicyRuntimeError(`${fn}: expected a set, got ${describe(v)}`);
 }
 
-/** The 1.2 functions (spec maa.md §3.5, MS docs claim-rule-functions). Errors fail the attestation (§3.4-5). */
+/** The 1.2 functions (docs/policy.md §Functions, MS docs claim-rule-functions). Errors fail the attestation (docs/policy.md §Function errors). */
 export const FUNCTIONS: Record<FunctionName, (args: unknown[]) => unknown> = {
   JmesPath([json, query]) {
     if (typeof query !== 'string' || query === '') throw new PolicyRuntimeError(`JmesPath: the query must be a non-empty string, got ${describe(query)}`);
@@ -87,7 +87,7 @@ function isPrimitive(v: unknown): boolean {
   return typeof v === 'string' || typeof v === 'boolean' || (typeof v === 'number' && Number.isSafeInteger(v));
 }
 
-/** JSON → claim value (§3.5): integer, Boolean, string; array of those → set; null → empty; anything else fails. */
+/** JSON → claim value (docs/policy.md §Functions): integer, Boolean, string; array of those → set; null → empty; anything else fails. */
 function toClaimValue(v: unknown): unknown {
   if (v === null) return EMPTY;
   if (isPrimitive(v)) return v;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
 /**
- * `x-ms-policy-hash` exactly as Azure computes it (spec maa.md §1.8, verified against real tokens):
+ * `x-ms-policy-hash` exactly as Azure computes it (docs/policy.md §Policy hash, verified against real tokens):
  * base64url(SHA-256(UTF-8(base64url(UTF-8(policy text))))), no padding — the hash of the `AttestationPolicy`
  * string of the stored JWS, not of the text itself.
  */

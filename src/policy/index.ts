@@ -1,5 +1,5 @@
 /**
- * The attestation policy language of Microsoft Azure Attestation, versions 1.0-1.2 (spec maa.md §3):
+ * The attestation policy language of Microsoft Azure Attestation, versions 1.0-1.2 (docs/policy.md §Document structure):
  * parse once, evaluate incoming claims many times → permit/deny, issued claims and properties.
  * Pure: no I/O.
  */

@@ -15,7 +15,7 @@ export interface Token {
 }
 
 export interface LexOptions {
-  /** Accept typographic quotes “ ” as string delimiters (doc rendering artefacts, spec §3.2 tolerance list). */
+  /** Accept typographic quotes “ ” as string delimiters (doc rendering artefacts, docs/policy.md §Tolerated typos). */
   lenient?: boolean;
 }
 
@@ -28,7 +28,7 @@ const isIdentStart = (c: string): boolean => (c >= 'a' && c <= 'z') || (c >= 'A'
 const isIdentPart = (c: string): boolean => isIdentStart(c) || isDigit(c);
 
 /**
- * Tokens of a policy document (spec maa.md §3.1-3.2): whitespace anywhere, `//` line and `/* *\/` block comments,
+ * Tokens of a policy document (docs/policy.md §Document structure; docs/policy.md §Grammar): whitespace anywhere, `//` line and `/* *\/` block comments,
  * strings with `\"` and `\\` escapes, integers with an optional `-`, and `1.0`-style decimals for the version.
  */
 export function tokenize(src: string, opts: LexOptions = {}): Token[] {
@@ -112,7 +112,7 @@ function lex(src: string, opts: LexOptions, out: Token[]): void {
       if (i < n && isIdentStart(src[i])) throw err(`malformed number ${JSON.stringify(src.slice(start, i + 1))}`, start);
       const text = src.slice(start, i);
       const v = Number(text);
-      // Integers are 64-bit in the language (§3.2); JSON claim values are doubles, so only exact ones are kept.
+      // Integers are 64-bit in the language (docs/policy.md §Grammar); JSON claim values are doubles, so only exact ones are kept.
       if (!Number.isSafeInteger(v)) throw err(`integer ${text} is outside the exactly representable range ±2^53`, start);
       out.push({ kind: 'int', text, value: v, line, column: col, offset: start });
       continue;

@@ -4,7 +4,7 @@ import { tokenize, type Token } from './lexer.js';
 
 export interface ParseOptions {
   /**
-   * Accept the typos found in Microsoft's own doc samples (spec maa.md §3.2 tolerance list): `=` for `==` in a
+   * Accept the typos found in Microsoft's own doc samples (docs/policy.md §Tolerated typos): `=` for `==` in a
    * condition, a missing `;` after a rule or section, typographic quotes. Each is recorded as a warning.
    */
   lenient?: boolean;
@@ -19,7 +19,7 @@ const FUNCS: Record<string, FunctionName> = {
 };
 const REL_OPS = new Set(['==', '!=', '<=', '>=', '<', '>']);
 const VERSIONS = new Set(['1.0', '1.1', '1.2']);
-/** Function calls nest (`AppendString(AppendString(...))`, §3.8); bounded so hostile input cannot exhaust the stack. */
+/** Function calls nest (`AppendString(AppendString(...))`, docs/policy.md §Grammar); bounded so hostile input cannot exhaust the stack. */
 const MAX_NESTING = 32;
 
 function describe(t: Token): string {
@@ -31,7 +31,7 @@ function describe(t: Token): string {
   }
 }
 
-/** Parse a policy document into its syntax tree (spec maa.md §3.1, §3.2). Throws a located PolicyError. */
+/** Parse a policy document into its syntax tree (docs/policy.md §Document structure; docs/policy.md §Grammar). Throws a located PolicyError. */
 export function parsePolicy(src: string, opts: ParseOptions = {}): PolicyAst {
   return new Parser(tokenize(src, { lenient: opts.lenient === true }), opts.lenient === true).policy();
 }
@@ -185,7 +185,7 @@ class Parser {
     if (o.kind === 'punct' && REL_OPS.has(o.text)) {
       op = o.text as RelOp;
     } else if (o.kind === 'punct' && o.text === '=') {
-      // Doc samples write `type="..."` in conditions (§3.2 tolerance list); strict mode rejects it.
+      // Doc samples write `type="..."` in conditions (docs/policy.md §Tolerated typos); strict mode rejects it.
       if (!this.lenient) throw this.fail(o, 'a comparison operator (==, !=, <, <=, >, >=)', '"=" is not a comparison: use "==" in a condition');
       this.warnings.push({ message: '"=" used as "==" in a condition', pos: this.pos(o) });
       op = '==';
@@ -255,7 +255,7 @@ class Parser {
       this.expectPunct(')', `")": ${kind}() takes no arguments`);
       return { kind, pos };
     }
-    // issue(claim = c) copies a bound claim (§3.2 claim_args).
+    // issue(claim = c) copies a bound claim (docs/policy.md §Actions).
     if (this.isKeyword('claim') && this.isPunct('=', 1)) {
       this.next();
       this.next();

@@ -12,23 +12,23 @@ export interface SgxReportClaimsInput {
   isvSvn: number;
   debug: boolean;
   reportData?: Bytes;
-  /** Ice Lake KSS fields: claims appear only when non-zero (spec maa.md §2.2). */
+  /** Ice Lake KSS fields: claims appear only when non-zero (docs/policy.md §SGX incoming claims). */
   configId?: Bytes;
   configSvn?: number;
   isvExtProdId?: Bytes;
   isvFamilyId?: Bytes;
   /** base64url of Binary runtime data (`x-ms-sgx-ehd`). */
   ehd?: string;
-  /** Parsed JSON runtime / init-time data, kept as JSON so 1.2 `JmesPath` can query it (§3.6). */
+  /** Parsed JSON runtime / init-time data, kept as JSON so 1.2 `JmesPath` can query it (docs/policy.md §SGX incoming claims). */
   runtime?: unknown;
   initTime?: unknown;
   collateral?: Record<string, string>;
 }
 
 /**
- * The incoming claims of an SGX enclave (spec maa.md §3.6), issuer AttestationService, with the legacy `$` types
+ * The incoming claims of an SGX enclave (docs/policy.md §SGX incoming claims), issuer AttestationService, with the legacy `$` types
  * that older policies test. Hex is lower case: MAA's `x-ms-sgx-mrsigner` is lower case and string comparison is
- * exact (§3.4-8).
+ * exact (docs/policy.md §Comparisons).
  */
 export function sgxClaimsFromReport(r: SgxReportClaimsInput): Claim[] {
   const out: Claim[] = [];

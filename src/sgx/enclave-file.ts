@@ -18,14 +18,14 @@ export class EnclaveFileError extends ConfkubeError {}
 
 /** `metadata_t` magic (SDK common/inc/internal/metadata.h). */
 const METADATA_MAGIC = 0x86a80294635d0e4cn;
-/** metadata_t: magic, version, size, … 64 bytes of header, then enclave_css_t (spec sigstruct-epc.md §1.3). */
+/** metadata_t: magic, version, size, … 64 bytes of header, then enclave_css_t (docs/sgx.md §Enclave files). */
 const METADATA_CSS_OFFSET = 64;
 const SGX_NOTE_NAME = 'sgx_metadata';
 /** oe_sgx_enclave_properties_t ends with this u64 so that a zero SIGSTRUCT is not dropped (sgxproperties.h). */
 const OE_END_MARKER = 0xececececececececn;
 /** header (32) is the smallest thing in front of the SIGSTRUCT in any OE release. */
 const OE_MIN_PROPERTIES = 32 + SIGSTRUCT_SIZE + 8;
-/** Where the SIGSTRUCT sits in oe_sgx_enclave_properties_t: OE HEAD, then older releases (spec §1.3). */
+/** Where the SIGSTRUCT sits in oe_sgx_enclave_properties_t: OE HEAD, then older releases (docs/sgx.md §Enclave files). */
 const OE_SIGSTRUCT_OFFSETS = [144, 96, 48];
 
 /**
@@ -54,7 +54,7 @@ export function findSigstructs(file: Uint8Array): FoundSigstruct[] {
 /**
  * `.note.sgxmeta`: one ELF note named "sgx_metadata" (namesz 13). The SDK writes the descriptor right after
  * the 13-byte name with no 4-byte padding and its own loader reads it there (psw/urts/parser/elfparser.cpp;
- * spec §1.3); a note padded the gABI way is accepted too. The descriptor holds metadata_t blocks back to
+ * docs/sgx.md §Enclave files); a note padded the gABI way is accepted too. The descriptor holds metadata_t blocks back to
  * back, each `size` bytes, SIGSTRUCT at +64; zero fill follows the last block.
  */
 function sdkMetadata(file: Uint8Array, sec: ElfSection): FoundSigstruct[] {
@@ -122,7 +122,7 @@ function scanSdkMetadata(file: Uint8Array): FoundSigstruct[] {
 /**
  * `.oeinfo` holds oe_sgx_enclave_properties_t: header.size (u32 at 0) is the size of the whole struct,
  * which ends with SIGSTRUCT ‖ end marker, so the SIGSTRUCT sits at size − 1816 in every release (144 at OE
- * HEAD, 96 or 48 in older ones; spec §1.3, include/openenclave/bits/sgx/sgxproperties.h). When the size or
+ * HEAD, 96 or 48 in older ones; docs/sgx.md §Enclave files, include/openenclave/bits/sgx/sgxproperties.h). When the size or
  * end marker does not fit, fall back to scanning 8-byte-aligned offsets for the fixed SIGSTRUCT headers.
  * An all-zero SIGSTRUCT means the enclave has not been signed (oesign / ego sign not run).
  */

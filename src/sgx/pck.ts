@@ -3,7 +3,7 @@ import * as pkijs from 'pkijs';
 import { toHex } from '../lib/bytes.js';
 import { PckExtensionError } from './errors.js';
 
-/** Intel SGX PCK certificate extension (spec dcap.md §3; Intel SGX PCK Certificate and CRL Profile). */
+/** Intel SGX PCK certificate extension (docs/sgx.md §PCK certificate extensions; Intel SGX PCK Certificate and CRL Profile). */
 export const SGX_EXTENSION_OID = '1.2.840.113741.1.13.1';
 
 export const SGX_TYPES: Record<number, string> = { 0: 'Standard', 1: 'Scalable', 2: 'ScalableWithIntegrity' };

@@ -86,7 +86,7 @@ function unsupported(message: string, details?: Record<string, unknown>): QuoteF
 
 /**
  * Parse an SGX (v3, v4, v5) or TDX (v4, v5) ECDSA quote. Structural only: no signature is checked here.
- * Layout: spec dcap.md §2 (Intel `Quote.cpp`, `QuoteConstants.h`). Fields are views into `bytes`.
+ * Layout: docs/sgx.md §Quote header, docs/sgx.md §Signature data, docs/sgx.md §Quote v4 and v5 (Intel `Quote.cpp`, `QuoteConstants.h`). Fields are views into `bytes`.
  */
 export function parseQuote(bytes: Uint8Array): Quote {
   const r = new ByteReader(bytes, CODE_TRUNCATED, 'quote');

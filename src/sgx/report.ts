@@ -5,7 +5,7 @@ import { decodeAttributes, type Attributes } from './attributes.js';
 export const REPORT_BODY_SIZE = 384;
 
 /**
- * sgx_report_body_t (Intel SGX SDK `sgx_report.h`; spec dcap.md §2). Byte fields are views into the
+ * sgx_report_body_t (Intel SGX SDK `sgx_report.h`; docs/sgx.md §Report body). Byte fields are views into the
  * quote, never copies. Offsets are relative to the body.
  */
 export interface ReportBody {

@@ -7,7 +7,7 @@ import { elfDynamicTags, elfSegments, PT_LOAD, type ElfSegment } from './elf.js'
 export class SgxsError extends ConfkubeError {}
 
 /**
- * One record after ECREATE (rust-sgx doc/SGXS.md; spec sigstruct-epc.md §1.4). `UNMEASRD` comes from the
+ * One record after ECREATE (rust-sgx doc/SGXS.md; docs/sgx.md §MRENCLAVE and .sgxs). `UNMEASRD` comes from the
  * enhanced format (ESGXS): page contents that are loaded but not measured, so they are skipped when hashing.
  */
 export type SgxsRecord =
@@ -144,7 +144,7 @@ function checkSecinfo(flags: bigint, at: number): void {
 
 /**
  * MRENCLAVE recomputed from the parsed fields, the way EINIT finalises the hash the CPU built: each block is
- * written anew (spec sigstruct-epc.md §1.4), never copied from the input. UNMEASRD data is not hashed.
+ * written anew (docs/sgx.md §MRENCLAVE and .sgxs), never copied from the input. UNMEASRD data is not hashed.
  * Blocks are batched so the hash sees large updates (one update per 320-byte EEXTEND costs more than the hashing).
  */
 export function mrEnclaveOf(s: Pick<SgxsStream, 'ssaFrameSize' | 'size' | 'records'>): Uint8Array {

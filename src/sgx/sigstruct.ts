@@ -3,7 +3,7 @@ import { ByteReader, toHex } from '../lib/bytes.js';
 import { ConfkubeError } from '../lib/errors.js';
 import { decodeAttributes, type Attributes } from './attributes.js';
 
-/** SIGSTRUCT is 1808 bytes (Intel SDM Vol. 3D "Enclave Signature Structure"; spec sigstruct-epc.md §1.1). */
+/** SIGSTRUCT is 1808 bytes (Intel SDM Vol. 3D "Enclave Signature Structure"; docs/sgx.md §SIGSTRUCT). */
 export const SIGSTRUCT_SIZE = 1808;
 /** HEADER (bytes 0..15) and HEADER2 (24..39) are fixed. */
 export const SIGSTRUCT_HEADER = Uint8Array.from([0x06, 0x00, 0x00, 0x00, 0xe1, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00]);
@@ -40,7 +40,7 @@ export interface Sigstruct {
   /**
    * The enclave may run as DEBUG: ATTRIBUTES.DEBUG is set, or ATTRIBUTEMASK does not enforce the DEBUG
    * bit (the SDK default mask 0xfffffffffffffffd leaves it free). Whether a running enclave IS debug comes
-   * only from its attested report (spec sigstruct-epc.md §1.1).
+   * only from its attested report (docs/sgx.md §SIGSTRUCT).
    */
   debugSigned: boolean;
 }

@@ -1,7 +1,7 @@
 import * as der from './der.js';
 import { rawExtension } from './certificate.js';
 
-/** Intel SGX PCK certificate extension (spec dcap.md §3; Intel SGX PCK Certificate and CRL Profile). */
+/** Intel SGX PCK certificate extension (docs/sgx.md §PCK certificate extensions; Intel SGX PCK Certificate and CRL Profile). */
 export const SGX_EXTENSION_OID = '1.2.840.113741.1.13.1';
 
 export interface PckExtensionFields {

@@ -15,7 +15,7 @@ import { tcbInfoBody } from './tcb-info.js';
 
 /**
  * The simulated root's subject CN. It must never be mistaken for Intel's "Intel SGX Root CA": it says what it
- * is, while still containing "SGX Root CA" as Intel QVL requires of a PCK chain root (spec dcap.md §4 A.2).
+ * is, while still containing "SGX Root CA" as Intel QVL requires of a PCK chain root (docs/sim.md §PKI).
  */
 export const SIM_ROOT_SUBJECT_CN = 'confkube simulated SGX Root CA - NOT INTEL, NOT FOR PRODUCTION';
 
@@ -271,7 +271,7 @@ export function createPlatform(opts: SimPlatformOptions = {}): SimPlatform {
     ],
   });
 
-  // Collateral windows (QvE earliest expiration, spec dcap.md §4 A.6): valid from collateralIssuedAt for 30
+  // Collateral windows (QvE earliest expiration, docs/sim.md §Collateral windows): valid from collateralIssuedAt for 30
   // days (as PCS TCB Info), expired the day before, or first valid two days after.
   const cbase = o.collateralIssuedAt;
   const [issue, next] =

@@ -14,7 +14,7 @@ export interface QeIdentitySpec {
 
 /**
  * QE Identity v2 (`id` "QE") in PCS key order. MISCSELECT, ATTRIBUTES and their masks are Intel's QE3
- * values (spec dcap.md §3): INIT and PROVISIONKEY required, DEBUG must be clear, XFRM ignored.
+ * values (docs/dcap.md §QE identity): INIT and PROVISIONKEY required, DEBUG must be clear, XFRM ignored.
  */
 export function qeIdentityBody(s: QeIdentitySpec, signer: SimKey): Uint8Array {
   return signedBody(

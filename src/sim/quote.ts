@@ -12,7 +12,7 @@ export interface QeSignedReport {
   qeReportSignature: Uint8Array;
 }
 
-/** QE report data = SHA-256(attestation key ‖ QE auth data) ‖ 32 zero bytes, then signed by the PCK key (spec dcap.md §4 steps 7–8). */
+/** QE report data = SHA-256(attestation key ‖ QE auth data) ‖ 32 zero bytes, then signed by the PCK key (docs/sim.md §Quotes). */
 export function signQeReport(qeReportBody: Uint8Array, attestationKey: SimKey, qeAuthData: Uint8Array, pckKey: SimKey): QeSignedReport {
   const qeReport = Uint8Array.from(qeReportBody);
   qeReport.set(createHash('sha256').update(attestationKey.publicXY).update(qeAuthData).digest(), 320);
@@ -46,7 +46,7 @@ function u32(v: number): Uint8Array {
 }
 
 /**
- * An SGX ECDSA quote (spec dcap.md §2): v3, or v4 with the QE report certification data (type 6) wrapping
+ * An SGX ECDSA quote (docs/sgx.md §Quote v4 and v5): v3, or v4 with the QE report certification data (type 6) wrapping
  * the PCK chain. The attestation key signs header ‖ body; the QE report (from `signQeReport`) vouches for it.
  */
 export function buildQuote(p: QuoteParts): Uint8Array {

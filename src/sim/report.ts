@@ -1,6 +1,6 @@
 import { SimInputError } from './errors.js';
 
-/** Fields of an SGX REPORT body (sgx_report_body_t, spec dcap.md §2); absent fields are zero. */
+/** Fields of an SGX REPORT body (sgx_report_body_t, docs/sgx.md §Report body); absent fields are zero. */
 export interface ReportFields {
   cpuSvn?: Uint8Array; //        0, 16
   miscSelect?: number; //       16, 4

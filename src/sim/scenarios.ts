@@ -19,7 +19,7 @@ export const SIM_PCE_SVN = 13;
 /**
  * The simulated FMSPC's TCB levels, already in Intel's order (descending components, then PCESVN; QVL
  * TcbLevel::operator>). Each status has exactly one level, told apart by component 1, so a PCK whose
- * components equal a level's matches that level first (spec dcap.md §4 step 11). Advisory IDs are the
+ * components equal a level's matches that level first (docs/dcap.md §TCB level matching). Advisory IDs are the
  * ones Intel publishes for the same kind of level.
  */
 export const SIM_TCB_LEVELS: readonly SimTcbLevel[] = [
@@ -39,7 +39,7 @@ export interface SimQeLevel {
   advisoryIds: string[];
 }
 
-/** QE Identity levels, descending ISVSVN, shaped like Intel's QE Identity (spec dcap.md §3). */
+/** QE Identity levels, descending ISVSVN, shaped like Intel's QE Identity (docs/dcap.md §QE identity). */
 export const SIM_QE_LEVELS: readonly SimQeLevel[] = [
   { isvSvn: 8, tcbDate: '2024-03-13T00:00:00Z', tcbStatus: 'UpToDate', advisoryIds: [] },
   { isvSvn: 6, tcbDate: '2021-11-10T00:00:00Z', tcbStatus: 'OutOfDate', advisoryIds: ['INTEL-SA-00615'] },
@@ -57,7 +57,7 @@ export function levelFor(status: TcbStatus): SimTcbLevel {
   return SIM_TCB_LEVELS.find((l) => l.tcbStatus === want)!;
 }
 
-/** Intel QVL convergeTcbStatusWithQeTcbStatus (spec dcap.md §4 step 12). */
+/** Intel QVL convergeTcbStatusWithQeTcbStatus (docs/dcap.md §TCB status decision). */
 export function converge(platform: TcbStatus, qe: 'UpToDate' | 'OutOfDate' | 'Revoked'): TcbStatus {
   if (qe === 'Revoked') return 'Revoked';
   if (qe === 'OutOfDate') {

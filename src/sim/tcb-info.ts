@@ -7,7 +7,7 @@ export function pcsDate(d: Date): string {
   return d.toISOString().replace(/\.\d{3}Z$/, 'Z');
 }
 
-/** `{"<key>":<inner>,"signature":"<hex r‖s>"}`, signed over the exact inner bytes (spec dcap.md §3). */
+/** `{"<key>":<inner>,"signature":"<hex r‖s>"}`, signed over the exact inner bytes (docs/dcap.md §Signed JSON). */
 export function signedBody(key: string, inner: object, signer: SimKey): Uint8Array {
   const text = JSON.stringify(inner);
   const sig = signRaw(signer, new TextEncoder().encode(text));

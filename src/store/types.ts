@@ -33,7 +33,7 @@ export interface PolicyCertRecord {
 export interface CollateralRecord {
   /** e.g. 'tcb:00906ed50000', 'qe', 'pckcrl:processor', 'rootcacrl'. */
   key: string;
-  /** Exact raw bytes: collateral is signed over them (spec dcap.md). */
+  /** Exact raw bytes: collateral is signed over them (docs/dcap.md §Signed JSON). */
   body: Uint8Array;
   issuerChain: string | null;
   fetchedAt: number;

@@ -1,5 +1,5 @@
 // The service under test runs in-process over HTTPS on 127.0.0.1; nothing stands in for a peer.
-// Every kind of bad input gets MAA's CloudError body with a 4xx, never a 500 (issue 6, STYLE.md "Errors").
+// Every kind of bad input gets MAA's CloudError body with a 4xx, never a 500 (issue 6, docs/attestation.md §Errors).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -91,7 +91,7 @@ test('policy writes without authority are refused', async () => {
   const ok = await put({ authorization: 'Bearer test-admin-token' });
   assert.equal(ok.status, 200, ok.text);
   const body = JSON.parse(Buffer.from(ok.json().token.split('.')[1], 'base64url').toString());
-  // spec maa.md §1.8: the real MAA response to exactly this JWS.
+  // docs/attestation.md §Policy management: the real MAA response to exactly this JWS.
   assert.equal(body['x-ms-policy-token-hash'], 'c6sEJQItV50OeP9IrP_bzywAMOVvj5uDPbklA_bwdYQ');
   assert.equal(body['x-ms-policy-result'], 'Updated');
   assert.equal(body.exp - body.iat, 3600);

@@ -1,5 +1,5 @@
 // The service under test runs in-process over HTTPS on 127.0.0.1; nothing stands in for a peer.
-// A token issuer fails closed on collateral that is not valid at the verification time (spec dcap.md §5).
+// A token issuer fails closed on collateral that is not valid at the verification time (docs/attestation.md §Collateral freshness).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';

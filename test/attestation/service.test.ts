@@ -123,7 +123,7 @@ test('the audit record of an answered attestation is in the store, with the toke
   assert.equal(rec.tcbStatus, 'SWHardeningNeeded');
   assert.equal(rec.clientAddress, '127.0.0.1');
   assert.equal(res.headers['x-ms-maa-service-version'] !== undefined, true);
-  // Gramine's rules (spec maa.md §4.8): header and claim types, jku, report data matches the quote.
+  // Gramine's rules (docs/attestation.md §Clients): header and claim types, jku, report data matches the quote.
   assert.deepEqual(Object.keys(header), ['alg', 'jku', 'kid', 'typ']);
   assert.equal(header.alg, 'RS256');
   assert.equal(header.typ, 'JWT');

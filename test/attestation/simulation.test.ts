@@ -63,7 +63,7 @@ test('simulated Ice Lake claims: JSON runtime and init-time data become x-ms-run
     assert.equal(ok.status, 200, ok.text);
     const c = JSON.parse(Buffer.from(ok.json().token.split('.')[1], 'base64url').toString());
     assert.equal(c['x-ms-runtime'].keys[0].kid, 'k1');
-    assert.equal(c['x-ms-sgx-ehd'], undefined, 'JSON runtime data: no x-ms-sgx-ehd (spec §1.3)');
+    assert.equal(c['x-ms-sgx-ehd'], undefined, 'JSON runtime data: no x-ms-sgx-ehd (docs/attestation.md §Evidence binding)');
     assert.deepEqual(c['x-ms-inittime'], { tenant: 'blue' });
     assert.equal(c['x-ms-sgx-config-id'], Buffer.from([...sha(initTime), ...new Uint8Array(32).fill(7)]).toString('hex'));
     assert.equal(c['x-ms-sgx-config-svn'], 2);

@@ -4,7 +4,7 @@
 // the API server does for the content type the client sends (strategic-merge, merge, JSON patch),
 // separates the main resource from the /status subresource, streams watch events
 // (`?watch=true`, newline-delimited `{"type":…,"object":…}`), and lists pods by spec.nodeName.
-// kubeletReconcile() plays the kubelet zeroing extended resources on a re-created Node (spec §1.4).
+// kubeletReconcile() plays the kubelet zeroing extended resources on a re-created Node (docs/node.md §Re-asserting capacity).
 import { createPrivateKey } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';

@@ -1,6 +1,6 @@
 // Test peer standing in for the kubelet's device manager, because a real kubelet cannot run in
 // the test environment. It speaks the real v1beta1 proto (proto/deviceplugin/v1beta1/api.proto)
-// over unix sockets the way the kubelet does (spec/k8s-sgx.md §1.3–1.4): it serves Registration
+// over unix sockets the way the kubelet does (docs/node.md §Registration, docs/node.md §Kubelet restarts): it serves Registration
 // on kubelet.sock, dials the plugin's socket inside Register, calls GetDevicePluginOptions, keeps
 // ListAndWatch open, and calls Allocate. restart() behaves like a new kubelet: it deletes every
 // socket in the directory and re-creates kubelet.sock.
@@ -53,7 +53,7 @@ export class KubeletPeer extends EventEmitter {
 
   private async register(req: RegisterRequest): Promise<void> {
     if (this.reject) throw new Error(this.reject);
-    // Kubelet validation: supported version, extended resource name (spec §1.3).
+    // Kubelet validation: supported version, extended resource name (docs/node.md §Registration).
     if (req.version !== 'v1beta1') throw new Error(`unsupported version ${req.version}`);
     if (!req.resource_name.includes('/') || req.resource_name.startsWith('kubernetes.io/')) throw new Error(`invalid resource name ${req.resource_name}`);
     const old = this.endpoints.get(req.resource_name);

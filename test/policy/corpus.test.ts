@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { checkPolicy, compilePolicy, DEFAULT_POLICIES, DEFAULT_SGX_POLICY_V11, policyHash, PolicyError } from '../../src/policy/index.js';
 import { fixture, fixtureNames, issuedMap, jwtPayload, propsMap, svc, TOKEN_A_LEGACY, tokenAIncoming } from './helpers.js';
 
-// The spec's verbatim corpus (maa.md §3.8) and real MAA responses (§2.3, §1.8).
+// The verbatim corpus of published policies and real MAA responses (docs/policy.md §Test corpus).
 
 const incomingA = tokenAIncoming();
 const withClaims = (over: Record<string, unknown>): Record<string, unknown> => ({ ...incomingA, ...over });
@@ -15,7 +15,7 @@ test('token (a) carries the SGX claims the corpus is evaluated against', () => {
   assert.equal(incomingA['x-ms-attestation-type'], 'sgx');
 });
 
-/** Policies that are doc artefacts and therefore rejected in strict mode (§3.2 tolerance list), with where. */
+/** Policies that are doc artefacts and therefore rejected in strict mode (docs/policy.md §Tolerated typos), with where. */
 const STRICT_REJECTS: Record<string, { line: number; column: number; lenientOk: boolean }> = {
   'p03-sample-placeholders.txt': { line: 5, column: 50, lenientOk: false },
   'p08-pre-ga-default-typographic.txt': { line: 4, column: 11, lenientOk: true },
@@ -76,7 +76,7 @@ test('the real GET /policies response carries P1 byte for byte', () => {
   assert.equal(policyHash(text), 'bROrN897ZfWmWY2V0FLUlu3uwk5xatGnKYHn3zBbSlw');
 });
 
-test('P14a: the policy of the real PUT request hashes to the §1.8 vector', () => {
+test('P14a: the policy of the real PUT request hashes to the recorded x-ms-policy-hash', () => {
   const p14a = fixture('p14a-sdk-permit.txt');
   const req = jwtPayload(fixture('putpolicy-request-2022-01-28.jws'));
   assert.equal(Buffer.from(req.AttestationPolicy as string, 'base64url').toString('utf8'), p14a);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { compilePolicy, checkPolicy, type Claim } from '../../src/policy/index.js';
 import { issuedMap, svc } from './helpers.js';
 
-// The 1.2 functions with the examples of MS docs claim-rule-functions (spec maa.md §3.5, §3.8 "Function examples").
+// The 1.2 functions with the examples of MS docs claim-rule-functions (docs/policy.md §Functions).
 // Added claims are made visible by issuing them.
 
 const run = (rules: string, claims: Claim[] = []) =>

@@ -15,7 +15,7 @@ export function jwtPayload(token: string): Record<string, unknown> {
   return JSON.parse(Buffer.from(token.trim().split('.')[1], 'base64url').toString('utf8')) as Record<string, unknown>;
 }
 
-/** Issued claims as the token carries them: type → value (§3.4-9). */
+/** Issued claims as the token carries them: type → value (docs/policy.md §Issued claims). */
 export function issuedMap(d: PolicyDecision): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const c of d.issuedClaims) out[c.type] = c.value;
@@ -29,8 +29,7 @@ export function propsMap(d: PolicyDecision): Record<string, unknown> {
 }
 
 /**
- * The incoming SGX claims of real token (a) (spec maa.md §3.8: "evaluate against the real incoming claims of
- * token (a)"): the service-generated `x-ms-*` claims of the recorded token.
+ * The incoming SGX claims of real token (a) (docs/policy.md §Test corpus): the service-generated `x-ms-*` claims of the recorded token.
  */
 export function tokenAIncoming(): Record<string, unknown> {
   const p = jwtPayload(fixture('token-a-sharedwus-2021-05-26.jwt'));

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { compilePolicy, DEFAULT_POLICIES, sgxClaimsFromReport } from '../../src/policy/index.js';
 import { fixture, issuedMap, TOKEN_A_LEGACY, tokenAIncoming } from './helpers.js';
 
-// sgxClaimsFromReport builds the incoming claims of spec maa.md §3.6 from report fields.
+// sgxClaimsFromReport builds the incoming claims (docs/policy.md §SGX incoming claims) from report fields.
 
 const a = tokenAIncoming();
 const fromHex = (h: string) => new Uint8Array(Buffer.from(h, 'hex'));
@@ -23,7 +23,7 @@ test('the report fields of token (a) give the token\'s x-ms-sgx claims and P1 is
     assert.deepEqual(byType.get(k), a[k], k);
   }
   assert.deepEqual(byType.get('x-ms-sgx-collateral'), a['x-ms-sgx-collateral']);
-  // All-zero KSS fields produce no claims (they appear only on Ice Lake with KSS, §2.2).
+  // All-zero KSS fields produce no claims (they appear only on Ice Lake with KSS, docs/policy.md §SGX incoming claims).
   assert.equal(byType.has('x-ms-sgx-config-id'), false);
   assert.equal(byType.has('x-ms-sgx-isv-family-id'), false);
   assert.ok(claims.every((c) => c.issuer === 'AttestationService'));

@@ -32,7 +32,7 @@ interface Page {
 }
 
 /**
- * An encoder written from the spec table (sigstruct-epc.md §1.4) and rust-sgx doc/SGXS.md, independent of
+ * An encoder written from the table in docs/sgx.md §MRENCLAVE and .sgxs, and rust-sgx doc/SGXS.md, independent of
  * src/sgx/sgxs.ts: the stream it writes is exactly what SHA-256 must see, so sha256(stream) = MRENCLAVE.
  */
 function encode(ssaFrameSize: number, size: bigint, pages: Page[]): Uint8Array {

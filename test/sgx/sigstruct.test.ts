@@ -85,7 +85,7 @@ test('attributes and debugSigned of the vectors', () => {
   const qe = findSigstructs(fixtureBytes('sigstruct/intel-tdqe_tdx-1.5.signed.so'))[0].sigstruct;
   assert.deepEqual(qe.attributes.names, ['MODE64BIT', 'PROVISIONKEY']);
   assert.equal(qe.debugSigned, false);
-  // The SDK default mask 0xfffffffffffffffd leaves DEBUG free (spec sigstruct-epc.md §1.1).
+  // The SDK default mask 0xfffffffffffffffd leaves DEBUG free (docs/sgx.md §SIGSTRUCT).
   const ftx = parseSigstruct(fixtureBytes('sigstruct/fortanix-test_enclave.sig'));
   assert.equal(ftx.attributes.debug, false);
   assert.equal(ftx.debugSigned, true);

@@ -1,5 +1,5 @@
 // An independent verifier, @phala/dcap-qvl 0.3.9 given the simulated root as its trust anchor, accepts the
-// simulated formats and agrees on the status (spec dcap.md §5 lists where it departs from Intel: it
+// simulated formats and agrees on the status (where it departs from Intel, docs/dcap.md §Where verifiers disagree: it
 // verifies only v3 SGX quotes, rejects TCB Info v2, and merges QE status by severity — none of which the
 // cases below touch).
 import { test } from 'node:test';
@@ -19,7 +19,7 @@ test('dcap-qvl agrees with verifyQuote on UpToDate, SWHardeningNeeded, OutOfDate
     for (const caType of ['processor', 'platform'] as const) {
       for (const qeOutOfDate of [false, true]) {
         const p = platform({ status, caType, qeOutOfDate });
-        // Intel and dcap-qvl merge a QE OutOfDate differently only for Configuration* platforms (spec §5); skip those.
+        // Intel and dcap-qvl merge a QE OutOfDate differently only for Configuration* platforms (docs/dcap.md §Where verifiers disagree); skip those.
         if (qeOutOfDate && status === 'OutOfDateConfigurationNeeded') continue;
         const q = p.quote({ mrEnclave: MRENCLAVE, mrSigner: MRSIGNER, reportData: new Uint8Array(64).fill(7) });
         const now = Math.floor(p.expected.verificationTime.getTime() / 1000);

@@ -12,7 +12,7 @@ const dataSchema = {
   properties: { data: { type: 'string' }, dataType: { type: 'string' } },
 } as const;
 
-/** MAA's AttestSgxEnclaveRequest / AttestOpenEnclaveRequest (spec maa.md §1.3), with the pre-GA capitalised aliases. */
+/** MAA's AttestSgxEnclaveRequest / AttestOpenEnclaveRequest (docs/attestation.md §Attest request), with the pre-GA capitalised aliases. */
 const bodySchema = {
   type: 'object',
   properties: {
@@ -33,7 +33,7 @@ interface AttestBody {
   nonce?: string;
 }
 
-/** Empty strings mean absent: faasm sends `"initTimeData":{"data":"","dataType":""}` (spec §1.3). */
+/** Empty strings mean absent: faasm sends `"initTimeData":{"data":"","dataType":""}` (docs/attestation.md §Attest request). */
 function dataInput(v: { data?: string; dataType?: string } | undefined, field: string): RuntimeInput | undefined {
   if (!v || v.data === undefined || v.data === '') return undefined;
   const data = decodeBase64Lenient(v.data, `${field}.data`);

@@ -12,7 +12,7 @@ const query = { type: 'object', properties: { 'api-version': { type: 'string' } 
 const tokenResponse = { 200: { type: 'object', properties: { token: { type: 'string' } }, required: ['token'] } } as const;
 
 /**
- * Policy management certificates (spec §1.9). Add/remove bodies are a JSON string holding a JWS signed by an
+ * Policy management certificates (docs/attestation.md §Policy management certificates). Add/remove bodies are a JSON string holding a JWS signed by an
  * already registered certificate; its payload names the certificate (`policyCertificate`, 2018: `maa-policyCertificate`).
  */
 export function certificateRoutes(app: FastifyInstance, ctx: ServiceContext): void {

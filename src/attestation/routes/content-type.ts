@@ -10,7 +10,7 @@ export async function requireJson(req: FastifyRequest): Promise<void> {
   if (mediaType(req) !== 'application/json') throw new AttestationError(415, 'UnsupportedMediaType', `content-type ${JSON.stringify(mediaType(req))}: expected application/json`);
 }
 
-/** Policy documents travel as raw compact JWS in text/plain (spec §1.8, §4.2). */
+/** Policy documents travel as raw compact JWS in text/plain (docs/attestation.md §Policy management). */
 export async function requireText(req: FastifyRequest): Promise<void> {
   const t = mediaType(req);
   if (t !== 'text/plain' && t !== 'application/jwt' && t !== 'application/json') throw new AttestationError(415, 'UnsupportedMediaType', `content-type ${JSON.stringify(t)}: expected text/plain`);

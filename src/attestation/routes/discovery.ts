@@ -8,7 +8,7 @@ const jwksSchema = {
   },
 } as const;
 
-/** `GET /certs` (and `/certs/`, which Gramine fetches) and the OpenID metadata, without api-version (spec §1.6, §1.7). */
+/** `GET /certs` (and `/certs/`, which Gramine fetches) and the OpenID metadata, without api-version (docs/attestation.md §Endpoints; docs/attestation.md §Signing keys). */
 export function discoveryRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   for (const url of ['/certs', '/certs/']) {
     app.get(url, { schema: { response: jwksSchema } }, async () => {

@@ -4,7 +4,7 @@ import { AttestationError, badRequest } from '../errors.js';
 import type { CollateralRecord } from '../deps.js';
 
 /**
- * The Intel PCS/PCCS v4 collateral API served from the service's cache (spec dcap.md §3), so Intel's tooling or
+ * The Intel PCS/PCCS v4 collateral API served from the service's cache (docs/attestation.md §PCCS routes), so Intel's tooling or
  * another confkube can use this service as its PCCS. Bodies are the exact bytes fetched or imported.
  */
 export function pccsRoutes(app: FastifyInstance, ctx: ServiceContext): void {

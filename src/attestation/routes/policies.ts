@@ -14,7 +14,7 @@ function policyType(t: string): AttestationType {
   return t as AttestationType;
 }
 
-/** Isolated mode: the JWS must be signed by a registered policy-management certificate (spec §1.8). */
+/** Isolated mode: the JWS must be signed by a registered policy-management certificate (docs/attestation.md §Admin authentication). */
 export async function checkSigner(ctx: ServiceContext, jws: ParsedJws, what: string): Promise<void> {
   if (!ctx.isolated) return;
   if (!jws.signer) throw badRequest(`${what}: Unsigned JWS specified but the service is configured with policy signing certificates`, 'InvalidOperation');
@@ -38,7 +38,7 @@ function bodyText(req: FastifyRequest): string {
 const tokenResponse = { 200: { type: 'object', properties: { token: { type: 'string' } }, required: ['token'] } } as const;
 const query = { type: 'object', properties: { 'api-version': { type: 'string' } } } as const;
 
-/** `GET/PUT /policies/{type}`, `POST /policies/{type}:reset` (spec §1.8). */
+/** `GET/PUT /policies/{type}`, `POST /policies/{type}:reset` (docs/attestation.md §Policy management). */
 export function policyRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   app.get<{ Params: { type: string }; Querystring: Record<string, string> }>('/policies/:type', {
     schema: { params: { type: 'object', properties: { type: { type: 'string' } } }, querystring: query, response: tokenResponse },

@@ -52,7 +52,7 @@ async function demo(o: { dataDir: string; port: string; exitAfterStart?: boolean
   const adminToken = readFileSync(tokenFile, 'utf8').trim();
 
   const { platform, created } = await simulatedPlatformIn(join(dir, 'sim'));
-  // A ready quote of a demo enclave whose report data binds runtime data (spec maa.md §1.3: SHA-256 in the first 32 bytes).
+  // A ready quote of a demo enclave whose report data binds runtime data (docs/attestation.md §Evidence binding: SHA-256 in the first 32 bytes).
   const runtime = Buffer.from(JSON.stringify({ hello: 'confkube', createdAt: new Date().toISOString().slice(0, 10) }));
   const quote = platform.quote({
     mrEnclave: createHash('sha256').update('confkube demo enclave').digest(),

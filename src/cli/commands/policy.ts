@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import { checkPolicy, compilePolicy, DEFAULT_POLICIES, policyHash, PolicyError, type Claim, type PolicyDecision } from '../../policy/index.js';
 import { EXIT_OK, EXIT_REJECTED, EXIT_USAGE, printJson, readInputFile, UsageError } from '../util.js';
 
-/** The exact text of a file: the policy hash covers every byte (spec maa.md §1.8), so nothing is trimmed. */
+/** The exact text of a file: the policy hash covers every byte (docs/policy.md §Policy hash), so nothing is trimmed. */
 function readText(path: string, what: string): string {
   const bytes = readInputFile(path, what);
   try {

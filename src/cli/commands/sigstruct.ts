@@ -7,7 +7,7 @@ import { measureSdkEnclave } from '../../sgx/sgxs.js';
 import { SIGSTRUCT_SIZE, sigstructToJson, verifySigstruct } from '../../sgx/sigstruct.js';
 import { EXIT_OK, EXIT_REJECTED, printJson, readInputFile } from '../util.js';
 
-/** SIGSTRUCT offset inside metadata_t (spec sigstruct-epc.md §1.3). */
+/** SIGSTRUCT offset inside metadata_t (docs/sgx.md §Enclave files). */
 const METADATA_CSS_OFFSET = 64;
 
 const SOURCE_NAMES: Record<FoundSigstruct['source'], string> = {
@@ -83,7 +83,7 @@ export function register(program: Command): void {
       }
       const blocks = found.map((f) => blockJson(bytes, f));
       // The SDK loader picks one metadata block by platform and version, so all of them must carry the same
-      // SIGSTRUCT or the identity would depend on the machine (spec sigstruct-epc.md §1.3).
+      // SIGSTRUCT or the identity would depend on the machine (docs/sgx.md §Enclave files).
       const agree = found.every((f) => bytesEqual(f.sigstruct.raw, found[0].sigstruct.raw));
       const first = blocks[0];
       const ok = agree && blocks.every((b) => b.signatureValid && b.mrEnclaveMatches !== false);

@@ -1,5 +1,5 @@
 // Runs the real @azure/attestation client against the service under test, in its own process so that
-// NODE_EXTRA_CA_CERTS (the only way the SDK trusts a private CA, spec maa.md §4.3) applies. TLS checks stay on.
+// NODE_EXTRA_CA_CERTS (the only way the SDK trusts a private CA, docs/attestation.md §Clients) applies. TLS checks stay on.
 // Usage: azure-client.ts <base url> <json list of steps>; prints one JSON object with each step's result.
 import { readFileSync } from 'node:fs';
 import { AttestationClient, AttestationAdministrationClient, KnownAttestationType } from '@azure/attestation';
