@@ -51,7 +51,7 @@ export async function startService(o: {
     ...(o.now ? { now: o.now } : {}),
     collateral: o.collateral ?? { directory: REAL_CASE.collateral },
     verifyAt: o.now ?? (() => o.nowMs ?? REAL_CASE.nowMs),
-    adminTokens: o.adminTokens ?? ['test-admin-token'],
+    adminTokens: o.adminTokens ?? ['test-admin-token-0123456789abcdef'],
     ...(o.policySigners ? { policySigners: o.policySigners } : {}),
     ...(o.bodyLimit ? { bodyLimit: o.bodyLimit } : {}),
     policyPollMs: o.policyPollMs ?? 0,
