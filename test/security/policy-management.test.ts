@@ -25,7 +25,7 @@ const policyInForce = async (r: Running, type = 'SgxEnclave'): Promise<string> =
   assert.equal(res.status, 200, res.text);
   return payloadOf(res.json().token)['x-ms-policy'];
 };
-const refused = (res: { status: number; text: string; json: () => any }, re: RegExp) => {
+const refused = (res: { status: number; text: string; json: () => { error: { code: string; message: string } } }, re: RegExp) => {
   assert.equal(res.status, 400, res.text);
   assert.equal(res.json().error.code, 'InvalidOperation', res.text);
   assert.match(res.json().error.message, re);
