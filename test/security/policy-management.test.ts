@@ -8,6 +8,9 @@ import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify, decodeProtectedHeader } from 'jose';
 import { REAL_CASE, request, startService, type Running } from '../attestation/helpers/harness.js';
 import { openServiceStore } from '../../src/attestation/runtime.js';
+import { startPostgres } from '../helpers/postgres.js';
+import { MemoryStore } from '../attestation/helpers/memory-store.js';
+import type { AttestationStore } from '../../src/attestation/index.js';
 import { policyHash } from '../../src/attestation/index.js';
 import { certPayload, makeSigner, policyPayload, signJws } from './helpers/signers.js';
 
@@ -59,10 +62,26 @@ test('isolated mode: every management call needs the admin token, reads included
   }
 });
 
-test('isolated mode: a signed body counts once — no replay of a GET\'d, older or in-force policy, of a reset on another type, of an old certificates:add', async () => {
+// The ledger is the store's audit log: the replay test runs on every backend.
+const backends: [string, () => Promise<{ store: AttestationStore; cleanup: () => Promise<void> }>][] = [
+  ['memory', async () => ({ store: new MemoryStore(), cleanup: async () => undefined })],
+  ['sqlite', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'confkube-replay-'));
+    const store = await openServiceStore(`sqlite:${join(dir, 'confkube.db')}`);
+    return { store, cleanup: async () => { await store.close(); rmSync(dir, { recursive: true, force: true }); } };
+  }],
+  ['postgres', async () => {
+    const pg = await startPostgres();
+    const store = await openServiceStore(pg.url);
+    return { store, cleanup: async () => { await store.close(); await pg.stop(); } };
+  }],
+];
+
+for (const [backend, make] of backends) test(`isolated mode on ${backend}: a signed body counts once — no replay of a GET'd, older or in-force policy, of a reset on another type, of an old certificates:add`, async () => {
   const s1 = await makeSigner('RS256');
   const s2 = await makeSigner('ES256');
-  const svc = await startService({ policySigners: [s1.certPem] });
+  const { store, cleanup } = await make();
+  const svc = await startService({ store, policySigners: [s1.certPem] });
   try {
     const a = await signJws(s1, policyPayload(policy('a')));
     assert.equal((await put(svc, 'SgxEnclave', a)).status, 200);
@@ -93,6 +112,7 @@ test('isolated mode: a signed body counts once — no replay of a GET\'d, older 
     assert.ok((await audit).some((x) => x.attestationType === 'management/certificates:remove'), 'management changes are audited');
   } finally {
     await svc.stop();
+    await cleanup();
   }
 });
 
