@@ -73,7 +73,11 @@ export class AdminAuth {
     const f = this.failures.get(client);
     if (f) f.count++;
     else {
-      if (this.failures.size >= this.maxClients) this.failures.delete(this.failures.keys().next().value as string);
+      if (this.failures.size >= this.maxClients) {
+        // Lapsed windows go first; only a table full of live entries drops its oldest.
+        for (const [c, v] of this.failures) if (t - v.since >= this.windowMs) this.failures.delete(c);
+        if (this.failures.size >= this.maxClients) this.failures.delete(this.failures.keys().next().value as string);
+      }
       this.failures.set(client, { count: 1, since: t });
     }
     return unauthorized(message);

@@ -41,6 +41,8 @@ export interface ServiceOptions {
    * that holds policy signers stays isolated without them (docs/policy-signing.md §1).
    */
   policySigners?: string[];
+  /** Isolated mode: refuse signed bodies that do not name their operation, type and `iat` (docs/policy-signing.md §3). */
+  requireBoundSignatures?: boolean;
   /** Largest accepted request body, bytes (default 256 KiB: a DCAP quote is ~5 KiB). */
   bodyLimit?: number;
   /** Poll the store's policy version this often (ms); 0 disables (single process). */
@@ -109,7 +111,7 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
   const ctx: ServiceContext = {
     baseUrl, now, store: o.store, engine: o.engine, keyring, policies, collateral, metrics,
     attester: new Attester({ baseUrl, now, verifyAt: o.verifyAt ?? now, keyring, policies, engine: o.engine, collateral, simulationEnabled: o.collateral.simulated !== undefined }),
-    admin, managementSigner: new ManagementSigner(baseUrl, now), signedRequests: new SignedRequestGuard(o.store, policies, now),
+    admin, managementSigner: new ManagementSigner(baseUrl, now), signedRequests: new SignedRequestGuard(o.store, policies, now, o.requireBoundSignatures ?? false),
   };
 
   const app = Fastify({

@@ -49,7 +49,13 @@ function iatOf(header: Record<string, unknown>): number | null {
 export class SignedRequestGuard {
   private queue: Promise<unknown> = Promise.resolve();
 
-  constructor(private readonly store: AttestationStore, private readonly policies: PolicyBook, private readonly now: () => number) {}
+  constructor(
+    private readonly store: AttestationStore,
+    private readonly policies: PolicyBook,
+    private readonly now: () => number,
+    /** Refuse bodies without `x-confkube-op` (and its type and `iat`): for operators whose tooling signs bound bodies. */
+    private readonly requireBound = false,
+  ) {}
 
   async isolated(): Promise<boolean> {
     return (await this.store.listPolicyCertificates()).length > 0;
@@ -89,7 +95,10 @@ export class SignedRequestGuard {
     if (h[HEADER_ATTESTATION_TYPE] !== undefined && h[HEADER_ATTESTATION_TYPE] !== r.type) {
       throw badRequest(`${what}: signed for attestation type ${JSON.stringify(h[HEADER_ATTESTATION_TYPE])}, not ${r.type ?? 'a certificate operation'}`, 'InvalidOperation');
     }
-    if (h[HEADER_OP] === undefined) return;
+    if (h[HEADER_OP] === undefined) {
+      if (this.requireBound) throw badRequest(`${what}: this service requires signed bodies bound by ${HEADER_OP}, ${HEADER_ATTESTATION_TYPE} and iat in the protected header`, 'InvalidOperation');
+      return;
+    }
     if (r.type !== null && h[HEADER_ATTESTATION_TYPE] === undefined) throw badRequest(`${what}: a body bound by ${HEADER_OP} must also name ${HEADER_ATTESTATION_TYPE}`, 'InvalidOperation');
     const iat = iatOf(h);
     if (iat === null) throw badRequest(`${what}: a body bound by ${HEADER_OP} must carry a numeric iat`, 'InvalidOperation');

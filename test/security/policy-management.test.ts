@@ -145,6 +145,18 @@ test('isolated mode: a body bound to its operation, type and time (x-confkube-op
   }
 });
 
+test('--require-bound-signatures: an unbound signed body (what the Azure admin client sends) is refused, a bound one accepted', async () => {
+  const s1 = await makeSigner('ES256');
+  const svc = await startService({ policySigners: [s1.certPem], requireBoundSignatures: true });
+  try {
+    refused(await put(svc, 'SgxEnclave', await signJws(s1, policyPayload(policy('unbound')))), /requires signed bodies bound/);
+    const bound = await signJws(s1, policyPayload(policy('bound')), { 'x-confkube-op': 'policies:set', 'x-confkube-attestation-type': 'SgxEnclave', iat: Math.floor(Date.now() / 1000) });
+    assert.equal((await put(svc, 'SgxEnclave', bound)).status, 200);
+  } finally {
+    await svc.stop();
+  }
+});
+
 test('isolated mode lives in the store: a restart without --policy-signer stays isolated (SQLite)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'confkube-isolated-'));
   const s1 = await makeSigner('RS256');

@@ -26,6 +26,7 @@ export interface ServeFlags {
   adminToken: string[];
   adminTokenFile: string[];
   policySigner: string[];
+  requireBoundSignatures?: boolean;
   simulation?: string;
   verifyAt?: string;
   bodyLimit?: string;
@@ -98,6 +99,7 @@ export async function startFromFlags(f: ServeFlags): Promise<{ url: string; clos
     ...(verifyAt ? { verifyAt } : {}),
     adminTokens,
     policySigners: f.policySigner.map((p) => readText(p, 'policy signer certificate')),
+    ...(f.requireBoundSignatures ? { requireBoundSignatures: true } : {}),
     ...(f.bodyLimit ? { bodyLimit: Number(f.bodyLimit) } : {}),
     releasableKeys,
     defaultMetrics: true,
@@ -191,6 +193,7 @@ export function register(program: Command): void {
     .option('--admin-token-file <file>', 'file of bearer tokens allowed to manage policies, one per line, 32+ characters (repeatable; also env CONFKUBE_ADMIN_TOKENS, comma-separated)', collect, [])
     .option('--admin-token <token>', 'a bearer token on the command line (visible in the process list: prefer --admin-token-file)', collect, [])
     .option('--policy-signer <pem>', 'isolated mode: a policy-management certificate (repeatable)', collect, [])
+    .option('--require-bound-signatures', 'isolated mode: refuse signed bodies without x-confkube-op, x-confkube-attestation-type and iat (the Azure admin client cannot send them)')
     .option('--simulation <dir>', 'trust the simulated SGX platform kept in DIR, created if absent (development only; off by default)')
     .option('--verify-at <iso>', 'verify quotes and collateral at this time instead of now (offline replay)')
     .option('--body-limit <bytes>', 'largest request body')
