@@ -140,6 +140,8 @@ test('isolated mode: a body bound to its operation, type and time (x-confkube-op
     const addS2 = await signJws(s1, certPayload(s2), { 'x-confkube-op': 'certificates:add', iat: now });
     refused(await certOp(svc, 'remove', addS2), /signed for "certificates:add", not certificates:remove/);
     assert.equal((await certOp(svc, 'add', addS2)).status, 200);
+    const list = await request(svc, 'GET', '/certificates?api-version=2020-10-01', undefined, ADMIN);
+    assert.deepEqual(payloadOf(list.json().token)['x-ms-policy-certificates'].keys.map((k: { kty: string; alg: string }) => `${k.kty} ${k.alg}`), ['RSA RS256', 'EC ES384']);
   } finally {
     await svc.stop();
   }

@@ -7,6 +7,9 @@ import { checkValidity, parseJws, signerJwk, thumbprint } from '../policy-jws.js
 import { certificateOf, managementToken } from './policies.js';
 import { requireJson } from './content-type.js';
 
+/** The ECDSA alg of a signer's curve; RSA signers are listed as RS256, as MAA lists them. */
+const EC_ALG: Record<string, string> = { prime256v1: 'ES256', secp384r1: 'ES384', secp521r1: 'ES512' };
+
 const query = { type: 'object', properties: { 'api-version': { type: 'string' } } } as const;
 const tokenResponse = { 200: { type: 'object', properties: { token: { type: 'string' } }, required: ['token'] } } as const;
 
@@ -20,8 +23,8 @@ export function certificateRoutes(app: FastifyInstance, ctx: ServiceContext): vo
     ctx.admin.check(req);
     const certs = await ctx.store.listPolicyCertificates();
     const keys = certs.map((c) => {
-      const jwk = signerJwk(new X509Certificate(c.certificatePem));
-      return { ...jwk, kid: c.thumbprint, alg: jwk.kty === 'EC' ? 'ES256' : 'RS256', use: 'sig' };
+      const cert = new X509Certificate(c.certificatePem);
+      return { ...signerJwk(cert), kid: c.thumbprint, alg: EC_ALG[cert.publicKey.asymmetricKeyDetails?.namedCurve ?? ''] ?? 'RS256', use: 'sig' };
     });
     return managementToken(ctx, { 'x-ms-policy-certificates': { keys } });
   });
