@@ -76,8 +76,10 @@ test('isolated mode: only JWS signed by a registered policy-management certifica
     const r1 = await put(signJws(s2, JSON.stringify({ AttestationPolicy: Buffer.from(text).toString('base64url') })));
     assert.equal(r1.status, 400, 'signer 2 is not registered yet');
     // The real client signs with s1 (its JWS header carries x5c).
-    const [set] = await runClient(svc, [{ op: 'setPolicy', policy: text, privateKey: s1.keyPem, certificate: s1.certPem }]);
+    const [set, got] = await runClient(svc, [{ op: 'setPolicy', policy: text, privateKey: s1.keyPem, certificate: s1.certPem }, { op: 'getPolicy' }]);
     assert.equal(set.ok, true, set.message);
+    assert.equal(got.ok, true, got.message);
+    assert.equal(got.policy, text, 'the admin client reads the policy back (it checks the management token by its x5c)');
     const t = payloadOf(await attest(svc));
     assert.equal(t['x-ms-policy-hash'], policyHash(text));
     assert.equal(t['isolated-svn'], 0);
@@ -95,9 +97,9 @@ test('isolated mode: only JWS signed by a registered policy-management certifica
     const last = await rm(s2, s2);
     assert.equal(last.status, 400, last.text);
     assert.match(last.json().error.message, /final policy management certificate/);
-    const reset = await request(svc, 'POST', '/policies/SgxEnclave:reset?api-version=2020-10-01', signJws(s2, ''), { 'content-type': 'text/plain', ...auth });
-    assert.equal(reset.status, 200, reset.text);
-    assert.equal(payloadOf(reset.json().token)['x-ms-policy-result'], 'Removed');
+    const [reset] = await runClient(svc, [{ op: 'resetPolicy', privateKey: s2.keyPem, certificate: s2.certPem }]);
+    assert.equal(reset.ok, true, reset.message);
+    assert.equal(reset.resolution, 'Removed');
   } finally {
     await svc.stop();
   }
