@@ -1,24 +1,90 @@
 import { timingSafeEqual, createHash } from 'node:crypto';
 import type { FastifyRequest } from 'fastify';
-import type { ServiceContext } from './context.js';
-import { unauthorized } from './errors.js';
+import { AttestationError, unauthorized } from './errors.js';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s).digest();
 
+/** Shorter bearer tokens are refused at start: a policy-management credential must not be guessable. */
+export const MIN_ADMIN_TOKEN_LENGTH = 32;
+
+export interface ThrottleOptions {
+  /** Failed attempts per client address within `windowMs` before further attempts are refused (default 10). */
+  maxFailures?: number;
+  /** Default 60 s. */
+  windowMs?: number;
+  /** Addresses tracked at most; the oldest entry goes first (default 4096), so the table stays bounded. */
+  maxClients?: number;
+}
+
+interface Failures { count: number; since: number }
+
 /**
- * AAD-like mode: policy writes carry `Authorization: Bearer <admin token>` (the JS admin client always sends one,
- * docs/attestation.md §Admin authentication). Compared by digest in constant time. In isolated mode with no admin token configured the JWS
- * signature alone is the authority (checked by the route).
+ * Policy management is always authenticated: `Authorization: Bearer <admin token>` with a configured token (the
+ * Azure admin client always sends one, docs/attestation.md §Admin authentication), compared by digest in constant time. Isolated mode adds
+ * signed bodies on top of this (routes/signed-request.ts), it does not replace it. Repeated 401s from one address
+ * are throttled with 429 so a token cannot be guessed online.
  */
-export function requireAdmin(ctx: ServiceContext, req: FastifyRequest): string {
-  const h = req.headers.authorization ?? '';
-  const m = /^Bearer\s+(\S+)$/i.exec(h);
-  if (ctx.adminTokens.length === 0) {
-    if (ctx.isolated) return 'isolated';
-    throw unauthorized('policy management is disabled: the service has no admin token configured');
+export class AdminAuth {
+  private readonly digests: Buffer[];
+  private readonly failures = new Map<string, Failures>();
+  private readonly maxFailures: number;
+  private readonly windowMs: number;
+  private readonly maxClients: number;
+
+  constructor(tokens: readonly string[], private readonly now: () => number, o: ThrottleOptions = {}) {
+    for (const t of tokens) {
+      if (t.length < MIN_ADMIN_TOKEN_LENGTH) throw new AttestationError(400, 'InvalidParameter', `admin token: ${t.length} characters, at least ${MIN_ADMIN_TOKEN_LENGTH} required`, 'ERR_ADMIN_TOKEN_TOO_SHORT');
+    }
+    this.digests = tokens.map(digest);
+    this.maxFailures = o.maxFailures ?? 10;
+    this.windowMs = o.windowMs ?? 60_000;
+    this.maxClients = o.maxClients ?? 4096;
   }
-  if (!m) throw unauthorized('policy management needs Authorization: Bearer <admin token>');
-  const got = digest(m[1]);
-  for (const t of ctx.adminTokens) if (timingSafeEqual(got, digest(t))) return `admin:${digest(t).toString('hex').slice(0, 8)}`;
-  throw unauthorized('admin bearer token not recognised');
+
+  get configured(): boolean {
+    return this.digests.length > 0;
+  }
+
+  /** The caller's identity for the audit log (`admin:<8 hex of the token digest>`), or a 401/429. */
+  check(req: FastifyRequest): string {
+    const client = req.ip;
+    const t = this.now();
+    const f = this.failures.get(client);
+    if (f && t - f.since >= this.windowMs) this.failures.delete(client);
+    else if (f && f.count >= this.maxFailures) {
+      const e = new AttestationError(429, 'TooManyRequests', `too many failed authentications from ${client}; retry later`, 'ERR_AUTH_THROTTLED');
+      e.headers = { 'retry-after': String(Math.max(1, Math.ceil((f.since + this.windowMs - t) / 1000))) };
+      throw e;
+    }
+    if (!this.configured) throw this.fail(client, t, 'policy management is disabled: the service has no admin token configured');
+    const m = /^Bearer\s+(\S+)$/i.exec(req.headers.authorization ?? '');
+    if (!m) throw this.fail(client, t, 'policy management needs Authorization: Bearer <admin token>');
+    const got = digest(m[1]);
+    for (const d of this.digests) {
+      if (timingSafeEqual(got, d)) {
+        this.failures.delete(client);
+        return `admin:${d.toString('hex').slice(0, 8)}`;
+      }
+    }
+    throw this.fail(client, t, 'admin bearer token not recognised');
+  }
+
+  private fail(client: string, t: number, message: string): AttestationError {
+    const f = this.failures.get(client);
+    if (f) f.count++;
+    else {
+      if (this.failures.size >= this.maxClients) {
+        // Lapsed windows go first; only a table full of live entries drops its oldest.
+        for (const [c, v] of this.failures) if (t - v.since >= this.windowMs) this.failures.delete(c);
+        if (this.failures.size >= this.maxClients) this.failures.delete(this.failures.keys().next().value as string);
+      }
+      this.failures.set(client, { count: 1, since: t });
+    }
+    return unauthorized(message);
+  }
+
+  /** Addresses currently tracked (bounded by `maxClients`). */
+  get trackedClients(): number {
+    return this.failures.size;
+  }
 }

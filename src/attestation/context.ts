@@ -4,6 +4,9 @@ import type { CollateralCache } from './collateral-cache.js';
 import type { Keyring } from './keyring.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { PolicyBook } from './policies.js';
+import type { AdminAuth } from './admin-auth.js';
+import type { ManagementSigner } from './management-token.js';
+import type { SignedRequestGuard } from './signed-request.js';
 
 /** What every route plugin receives: the service's parts, built once in service.ts. */
 export interface ServiceContext {
@@ -16,8 +19,10 @@ export interface ServiceContext {
   collateral: CollateralCache;
   attester: Attester;
   metrics: ServiceMetrics;
-  /** AAD-like mode: bearer tokens allowed to write policies. Empty: no bearer accepted. */
-  adminTokens: string[];
-  /** Isolated mode (docs/attestation.md §Admin authentication): every policy write must be signed by a registered policy-management certificate. */
-  isolated: boolean;
+  /** Every management call (read or write) needs a configured admin bearer token; repeated 401s are throttled. */
+  admin: AdminAuth;
+  /** Signs management answers with a key that is not in `/certs`. */
+  managementSigner: ManagementSigner;
+  /** Isolated mode (docs/attestation.md §Admin authentication): signed bodies from registered certificates, each counted once. */
+  signedRequests: SignedRequestGuard;
 }

@@ -7,7 +7,7 @@ import type { Store } from '../store/types.js';
 export type { SigningKeyRecord, PolicyRecord, PolicyCertRecord, CollateralRecord, AuditRecord } from '../store/types.js';
 
 /** The part of the store the service uses (the in-memory test store implements just this). */
-export type AttestationStore = Omit<Store, 'kind' | 'policyHistory' | 'queryAudit'> & { readonly kind: string };
+export type AttestationStore = Omit<Store, 'kind' | 'policyHistory'> & { readonly kind: string };
 
 /** Claims as the policy sees them: claim type → value (boolean, number, string, or JSON object). */
 export type ClaimMap = Record<string, unknown>;

@@ -7,6 +7,8 @@ import { ConfkubeError } from '../lib/errors.js';
 export class AttestationError extends ConfkubeError {
   readonly status: number;
   readonly maaCode: string;
+  /** Extra response headers (e.g. `retry-after` on a 429). */
+  headers?: Record<string, string>;
 
   constructor(status: number, maaCode: string, message: string, code = 'ERR_ATTESTATION_REQUEST') {
     super(code, message);

@@ -1,4 +1,5 @@
-import { createHash, verify as cryptoVerify, X509Certificate } from 'node:crypto';
+import { createHash, createVerify, X509Certificate } from 'node:crypto';
+import { compactVerify, errors as joseErrors } from 'jose';
 import { badRequest } from './errors.js';
 import { b64url } from './base64.js';
 
@@ -11,21 +12,45 @@ export interface ParsedJws {
   signer: X509Certificate | null;
 }
 
-const HASHES: Record<string, { hash: string; ec?: boolean; pss?: boolean }> = {
-  RS256: { hash: 'sha256' }, RS384: { hash: 'sha384' }, RS512: { hash: 'sha512' },
-  // The MS docs' signed-policy sample says "RSA256" (sic, docs/attestation.md §Policy management): tolerated as RS256.
-  RSA256: { hash: 'sha256' },
-  PS256: { hash: 'sha256', pss: true }, PS384: { hash: 'sha384', pss: true },
-  ES256: { hash: 'sha256', ec: true }, ES384: { hash: 'sha384', ec: true },
-};
+/**
+ * The JWS algorithms a policy-management signature may use: every RSA and ECDSA algorithm of RFC 7518 that
+ * MAA's isolated mode takes from a signer certificate (docs/policy-signing.md). HMAC has no certificate; `none`
+ * is an unsigned body, handled apart.
+ */
+export const POLICY_JWS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512'] as const;
+
+/** The Microsoft docs' signed-policy sample says `"alg":"RSA256"` (sic, docs/policy-signing.md): RS256 under another name. */
+const RS256_ALIAS = 'RSA256';
 
 function b64urlDecode(s: string, what: string): Uint8Array {
-  if (!/^[A-Za-z0-9_-]*$/.test(s)) throw badRequest(`${what}: not base64url`);
+  if (!/^[A-Za-z0-9_-]*$/.test(s)) throw badRequest(`${what}: not base64url`, 'InvalidPolicy');
   return new Uint8Array(Buffer.from(s, 'base64url'));
 }
 
-/** Parse and, if signed, verify a compact JWS against the certificate in its own `x5c` header. */
-export function parseJws(text: string, what: string): ParsedJws {
+function signerCertificate(header: Record<string, unknown>, what: string, nowMs: number): X509Certificate {
+  const x5c = header.x5c;
+  if (!Array.isArray(x5c) || typeof x5c[0] !== 'string') throw badRequest(`${what}: signed JWS without an x5c certificate`, 'InvalidPolicy');
+  let cert: X509Certificate;
+  try {
+    cert = new X509Certificate(Buffer.from(x5c[0], 'base64'));
+  } catch {
+    throw badRequest(`${what}: x5c[0] is not an X.509 certificate`, 'InvalidPolicy');
+  }
+  checkValidity(cert, nowMs, `${what} signer certificate`);
+  return cert;
+}
+
+/** A certificate that has lapsed (or is not valid yet) carries no authority, as for any X.509 signature. */
+export function checkValidity(cert: X509Certificate, nowMs: number, what: string): void {
+  if (nowMs < Date.parse(cert.validFrom)) throw badRequest(`${what}: not valid before ${new Date(cert.validFrom).toISOString()}`, 'InvalidPolicy');
+  if (nowMs > Date.parse(cert.validTo)) throw badRequest(`${what}: expired at ${new Date(cert.validTo).toISOString()}`, 'InvalidPolicy');
+}
+
+/**
+ * Parse and, if signed, verify a compact JWS against the certificate in its own `x5c` header, at `nowMs`.
+ * Verification is jose's; the adapter only parses for precise error messages and maps Azure's quirks.
+ */
+export async function parseJws(text: string, what: string, nowMs: number): Promise<ParsedJws> {
   const raw = text.trim();
   const parts = raw.split('.');
   if (parts.length !== 3) throw badRequest(`${what}: not a compact JWS (expected 3 dot-separated parts, got ${parts.length})`, 'InvalidPolicy');
@@ -42,23 +67,23 @@ export function parseJws(text: string, what: string): ParsedJws {
     if (parts[2] !== '') throw badRequest(`${what}: alg none with a non-empty signature`, 'InvalidPolicy');
     return { raw, header, payloadBytes, signer: null };
   }
-  const spec = typeof alg === 'string' ? HASHES[alg] : undefined;
-  if (!spec) throw badRequest(`${what}: unsupported alg ${JSON.stringify(alg)}`, 'InvalidPolicy');
-  const x5c = header.x5c;
-  if (!Array.isArray(x5c) || typeof x5c[0] !== 'string') throw badRequest(`${what}: signed JWS without an x5c certificate`, 'InvalidPolicy');
-  let cert: X509Certificate;
-  try {
-    cert = new X509Certificate(Buffer.from(x5c[0], 'base64'));
-  } catch {
-    throw badRequest(`${what}: x5c[0] is not an X.509 certificate`, 'InvalidPolicy');
+  if (typeof alg !== 'string' || (alg !== RS256_ALIAS && !(POLICY_JWS_ALGORITHMS as readonly string[]).includes(alg))) {
+    throw badRequest(`${what}: unsupported alg ${JSON.stringify(alg)} (expected one of ${POLICY_JWS_ALGORITHMS.join(', ')})`, 'InvalidPolicy');
   }
-  const sig = b64urlDecode(parts[2], `${what} signature`);
-  const ok = cryptoVerify(spec.hash, Buffer.from(`${parts[0]}.${parts[1]}`, 'ascii'), {
-    key: cert.publicKey,
-    ...(spec.ec ? { dsaEncoding: 'ieee-p1363' as const } : {}),
-    ...(spec.pss ? { padding: 6 /* RSA_PKCS1_PSS_PADDING */, saltLength: 32 } : {}),
-  }, sig);
-  if (!ok) throw badRequest(`${what}: signature does not verify with its x5c certificate`, 'InvalidPolicy');
+  const cert = signerCertificate(header, what, nowMs);
+  b64urlDecode(parts[2], `${what} signature`);
+  if (alg === RS256_ALIAS) {
+    const ok = createVerify('sha256').update(`${parts[0]}.${parts[1]}`, 'ascii').verify(cert.publicKey, Buffer.from(parts[2], 'base64url'));
+    if (!ok) throw badRequest(`${what}: signature does not verify with its x5c certificate`, 'InvalidPolicy');
+    return { raw, header, payloadBytes, signer: cert };
+  }
+  try {
+    await compactVerify(raw, cert.publicKey, { algorithms: [alg] });
+  } catch (e) {
+    if (e instanceof joseErrors.JWSSignatureVerificationFailed) throw badRequest(`${what}: signature does not verify with its x5c certificate`, 'InvalidPolicy');
+    // jose refuses a key that does not fit the alg (an EC key for RS256, P-256 for ES384, RSA under 2048 bits).
+    throw badRequest(`${what}: ${alg} signature cannot be checked with its x5c certificate (${(e as Error).message})`, 'InvalidPolicy');
+  }
   return { raw, header, payloadBytes, signer: cert };
 }
 

@@ -8,7 +8,10 @@ import { AttestationError, CollateralUnavailableError, cloudError } from './erro
 import { Keyring } from './keyring.js';
 import { ServiceMetrics } from './metrics.js';
 import { PolicyBook } from './policies.js';
-import { thumbprint } from './policy-jws.js';
+import { checkValidity, thumbprint } from './policy-jws.js';
+import { AdminAuth, type ThrottleOptions } from './admin-auth.js';
+import { ManagementSigner } from './management-token.js';
+import { SignedRequestGuard } from './signed-request.js';
 import { X509Certificate } from 'node:crypto';
 import { attestRoutes } from './routes/attest.js';
 import { certificateRoutes } from './routes/certificates.js';
@@ -29,9 +32,17 @@ export interface ServiceOptions {
   now?: () => number;
   /** The time quotes and collateral are verified at (ms); default `now`. Injectable so real quotes verify against their recorded collateral. */
   verifyAt?: () => number;
+  /** Bearer tokens for policy management (at least 32 characters each). None: management is disabled. */
   adminTokens?: string[];
-  /** Isolated mode: PEM certificates of the initial policy signers (registered if the store has none). */
+  /** Throttling of failed management authentications per client address. */
+  authThrottle?: ThrottleOptions;
+  /**
+   * Isolated mode: PEM certificates of the initial policy signers (registered if the store has none). A store
+   * that holds policy signers stays isolated without them (docs/policy-signing.md §1).
+   */
   policySigners?: string[];
+  /** Isolated mode: refuse signed bodies that do not name their operation, type and `iat` (docs/policy-signing.md §3). */
+  requireBoundSignatures?: boolean;
   /** Largest accepted request body, bytes (default 256 KiB: a DCAP quote is ~5 KiB). */
   bodyLimit?: number;
   /** Poll the store's policy version this often (ms); 0 disables (single process). */
@@ -81,12 +92,18 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
   await policies.init(o.policyPollMs ?? 250);
   const collateral = new CollateralCache(o.store, o.collateral, o.verifyAt ?? now);
   await collateral.init();
-  if (o.policySigners?.length && (await o.store.listPolicyCertificates()).length === 0) {
+  const admin = new AdminAuth(o.adminTokens ?? [], now, o.authThrottle);
+  const registeredSigners = await o.store.listPolicyCertificates();
+  if (o.policySigners?.length && registeredSigners.length === 0) {
     for (const pem of o.policySigners) {
       const c = new X509Certificate(pem);
+      checkValidity(c, now(), `policy signer ${c.subject.replace(/\n/g, ', ')}`);
       await o.store.addPolicyCertificate({ thumbprint: thumbprint(c), certificatePem: c.toString(), addedAt: now() });
     }
+  } else if (!o.policySigners?.length && registeredSigners.length > 0) {
+    warn(`isolated mode: the store holds ${registeredSigners.length} policy signer certificate(s); policy changes still need a JWS signed by one of them`);
   }
+  if (!admin.configured) warn('no admin token: policy management (GET/PUT /policies, /certificates) is disabled');
   if (o.collateral.simulated) {
     warn('simulation mode is ON: quotes from the simulated SGX platform are trusted and their tokens carry "x-ms-sgx-is-simulated": true. Never use this in production.');
   }
@@ -94,8 +111,7 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
   const ctx: ServiceContext = {
     baseUrl, now, store: o.store, engine: o.engine, keyring, policies, collateral, metrics,
     attester: new Attester({ baseUrl, now, verifyAt: o.verifyAt ?? now, keyring, policies, engine: o.engine, collateral, simulationEnabled: o.collateral.simulated !== undefined }),
-    adminTokens: o.adminTokens ?? [],
-    isolated: (o.policySigners?.length ?? 0) > 0,
+    admin, managementSigner: new ManagementSigner(baseUrl, now), signedRequests: new SignedRequestGuard(o.store, policies, now, o.requireBoundSignatures ?? false),
   };
 
   const app = Fastify({
@@ -115,6 +131,7 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
 
   // Every failure leaves in MAA's CloudError shape; bad input is a 4xx, never a 500 (docs/attestation.md §Errors).
   app.setErrorHandler((err: FastifyError | AttestationError | Error, _req, reply) => {
+    if (err instanceof AttestationError && err.headers) reply.headers(err.headers);
     if (err instanceof AttestationError || err instanceof KeyReleaseError) return reply.code(err.status).send(cloudError(err.maaCode, err.message));
     if (err instanceof CollateralUnavailableError) return reply.code(400).send(cloudError('CollateralUnavailable', err.message));
     const fe = err as FastifyError;

@@ -1,11 +1,17 @@
 import { KeyReleaseError } from './errors.js';
+import { parseRequirements, type ReleaseRequirements } from './requirements.js';
 
 /**
  * Azure Key Vault Secure Key Release policy (docs/keyrelease.md §Release policy): `{"version":"1.0.0","anyOf":[{authority, allOf|anyOf:[…]}]}`,
  * a condition is `{"claim": "<name, dot path>", "<op>": value}`. A missing claim makes a condition false; values
  * compare by JSON type, no coercion (`"false"` never equals `false`).
  */
-export type ReleasePolicy = { version: string; anyOf: Authority[] };
+export type ReleasePolicy = {
+  version: string;
+  anyOf: Authority[];
+  /** confkube's requirements on every release (requirements.ts); absent: the safe defaults. */
+  confkube?: ReleaseRequirements;
+};
 interface Authority { authority: string; allOf?: Condition[]; anyOf?: Condition[] }
 type Condition = { claim: string; [op: string]: unknown } | { allOf: Condition[] } | { anyOf: Condition[] };
 
@@ -42,7 +48,7 @@ export function parseReleasePolicy(json: unknown): ReleasePolicy {
     if (!Array.isArray(list) || list.length === 0) throw bad(`anyOf[${i}]: allOf or anyOf conditions required`);
     list.forEach((c, j) => checkCondition(c, `anyOf[${i}].${(a as Authority).allOf ? 'allOf' : 'anyOf'}[${j}]`));
   });
-  return p as unknown as ReleasePolicy;
+  return { ...(p as unknown as ReleasePolicy), confkube: parseRequirements(p.confkube) };
 }
 
 function claimAt(claims: Record<string, unknown>, path: string): unknown {

@@ -88,18 +88,18 @@ test('policy writes without authority are refused', async () => {
   assertCloudError(await put({}), 401, 'Unauthorized');
   assertCloudError(await put({ authorization: 'Bearer wrong' }), 401, 'Unauthorized');
   assertCloudError(await request(svc, 'GET', '/policies/SgxEnclave?api-version=2020-10-01'), 401, 'Unauthorized');
-  const ok = await put({ authorization: 'Bearer test-admin-token' });
+  const ok = await put({ authorization: 'Bearer test-admin-token-0123456789abcdef' });
   assert.equal(ok.status, 200, ok.text);
   const body = JSON.parse(Buffer.from(ok.json().token.split('.')[1], 'base64url').toString());
   // docs/attestation.md §Policy management: the real MAA response to exactly this JWS.
   assert.equal(body['x-ms-policy-token-hash'], 'c6sEJQItV50OeP9IrP_bzywAMOVvj5uDPbklA_bwdYQ');
   assert.equal(body['x-ms-policy-result'], 'Updated');
   assert.equal(body.exp - body.iat, 3600);
-  const r = await request(svc, 'POST', '/policies/SgxEnclave:reset?api-version=2020-10-01', 'eyJhbGciOiJub25lIn0..', { 'content-type': 'text/plain', authorization: 'Bearer test-admin-token' });
+  const r = await request(svc, 'POST', '/policies/SgxEnclave:reset?api-version=2020-10-01', 'eyJhbGciOiJub25lIn0..', { 'content-type': 'text/plain', authorization: 'Bearer test-admin-token-0123456789abcdef' });
   assert.equal(r.status, 200, r.text);
-  assertCloudError(await request(svc, 'POST', '/certificates:add?api-version=2020-10-01', JSON.stringify(jws), { ...json, authorization: 'Bearer test-admin-token' }), 400, 'InvalidOperation');
-  assertCloudError(await request(svc, 'PUT', '/policies/SgxEnclave?api-version=2020-10-01', 'a.b', { 'content-type': 'text/plain', authorization: 'Bearer test-admin-token' }), 400, 'InvalidPolicy');
-  assertCloudError(await request(svc, 'PUT', '/policies/Nope?api-version=2020-10-01', jws, { 'content-type': 'text/plain', authorization: 'Bearer test-admin-token' }), 400, 'InvalidAttestationType');
+  assertCloudError(await request(svc, 'POST', '/certificates:add?api-version=2020-10-01', JSON.stringify(jws), { ...json, authorization: 'Bearer test-admin-token-0123456789abcdef' }), 400, 'InvalidOperation');
+  assertCloudError(await request(svc, 'PUT', '/policies/SgxEnclave?api-version=2020-10-01', 'a.b', { 'content-type': 'text/plain', authorization: 'Bearer test-admin-token-0123456789abcdef' }), 400, 'InvalidPolicy');
+  assertCloudError(await request(svc, 'PUT', '/policies/Nope?api-version=2020-10-01', jws, { 'content-type': 'text/plain', authorization: 'Bearer test-admin-token-0123456789abcdef' }), 400, 'InvalidAttestationType');
 });
 
 test('unknown routes and methods answer 404 in MAA shape', async () => {
@@ -125,7 +125,7 @@ test('property: random bodies, content types and queries on every route never pr
     fc.constantFrom('', '?api-version=2020-10-01', '?api-version=2022-08-01', '?api-version=bad', '?fmspc=00606a000000&ca=platform', '?fmspc=zz'),
     fc.boolean(),
     async ([method, path], body, ct, q, auth) => {
-      const res = await request(svc, method, path + q, method === 'GET' ? undefined : body, { ...(method === 'GET' ? {} : { 'content-type': ct }), ...(auth ? { authorization: 'Bearer test-admin-token' } : {}) });
+      const res = await request(svc, method, path + q, method === 'GET' ? undefined : body, { ...(method === 'GET' ? {} : { 'content-type': ct }), ...(auth ? { authorization: 'Bearer test-admin-token-0123456789abcdef' } : {}) });
       assert.ok(res.status < 500, `${method} ${path}${q} ${ct} ${body.slice(0, 200)} → ${res.status} ${res.text.slice(0, 300)}`);
       if (res.status >= 400) assertCloudError(res, res.status);
     },

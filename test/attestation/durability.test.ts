@@ -93,7 +93,7 @@ test('PostgreSQL: kill -9 loses no audit record; two service processes share key
       assert.equal(JSON.parse(Buffer.from(ta.split('.')[0], 'base64url').toString()).kid, JSON.parse(Buffer.from(tb.split('.')[0], 'base64url').toString()).kid, 'one signing key');
       const text = 'version=1.0; authorizationrules{=> permit();}; issuancerules{c:[type=="x-ms-sgx-svn"] => issue(type="from-replica-a", value=c.value);};';
       const jws = 'eyJhbGciOiJub25lIn0.' + Buffer.from(JSON.stringify({ AttestationPolicy: Buffer.from(text).toString('base64url') })).toString('base64url') + '.';
-      const put = await post(a.url, '/policies/SgxEnclave?api-version=2020-10-01', jws, tls.ca, agent, { 'content-type': 'text/plain', authorization: 'Bearer test-admin-token' });
+      const put = await post(a.url, '/policies/SgxEnclave?api-version=2020-10-01', jws, tls.ca, agent, { 'content-type': 'text/plain', authorization: 'Bearer test-admin-token-0123456789abcdef' });
       assert.equal(put.status, 200, put.text);
       let seen = '';
       for (let i = 0; i < 400 && seen !== policyHash(text); i++) {

@@ -26,6 +26,8 @@ test('secure key release: the secret is released, wrapped to the enclave key, on
       { claim: 'x-ms-sgx-svn', greaterOrEquals: minSvn },
       { claim: 'x-ms-sgx-is-debuggable', equals: false },
     ] }],
+    // The simulated platform signs this test's quotes: the key opts in explicitly.
+    confkube: { allowSimulated: true },
   });
   // The authority is the service's own base URL, known only once it has a port: bind the policy lazily.
   const keys = [{ name: 'db-password', secret, policy: policyFor('pending', 2) }, { name: 'needs-svn-5', secret, policy: policyFor('pending', 5) }];

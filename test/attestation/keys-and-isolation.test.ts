@@ -64,39 +64,42 @@ test('key rotation: the new key signs, the old one stays in the JWKS, jose verif
 test('isolated mode: only JWS signed by a registered policy-management certificate may change policy; certificates add and remove', async () => {
   const s1 = await signer('confkube test policy signer 1');
   const s2 = await signer('confkube test policy signer 2');
-  const svc = await startService({ policySigners: [s1.certPem], adminTokens: [] });
+  const svc = await startService({ policySigners: [s1.certPem] });
+  const auth = { authorization: 'Bearer test-admin-token-0123456789abcdef' };
   try {
     const text = 'version=1.0; authorizationrules{=> permit();}; issuancerules{c:[type=="x-ms-sgx-svn"] => issue(type="isolated-svn", value=c.value);};';
     const unsigned = 'eyJhbGciOiJub25lIn0.' + Buffer.from(JSON.stringify({ AttestationPolicy: Buffer.from(text).toString('base64url') })).toString('base64url') + '.';
-    const put = (jws: string) => request(svc, 'PUT', '/policies/SgxEnclave?api-version=2020-10-01', jws, { 'content-type': 'text/plain' });
+    const put = (jws: string) => request(svc, 'PUT', '/policies/SgxEnclave?api-version=2020-10-01', jws, { 'content-type': 'text/plain', ...auth });
     const r0 = await put(unsigned);
     assert.equal(r0.status, 400, r0.text);
     assert.match(r0.json().error.message, /Unsigned JWS/);
     const r1 = await put(signJws(s2, JSON.stringify({ AttestationPolicy: Buffer.from(text).toString('base64url') })));
     assert.equal(r1.status, 400, 'signer 2 is not registered yet');
     // The real client signs with s1 (its JWS header carries x5c).
-    const [set] = await runClient(svc, [{ op: 'setPolicy', policy: text, privateKey: s1.keyPem, certificate: s1.certPem }]);
+    const [set, got] = await runClient(svc, [{ op: 'setPolicy', policy: text, privateKey: s1.keyPem, certificate: s1.certPem }, { op: 'getPolicy' }]);
     assert.equal(set.ok, true, set.message);
+    assert.equal(got.ok, true, got.message);
+    assert.equal(got.policy, text, 'the admin client reads the policy back (it checks the management token by its x5c)');
     const t = payloadOf(await attest(svc));
     assert.equal(t['x-ms-policy-hash'], policyHash(text));
     assert.equal(t['isolated-svn'], 0);
     assert.equal(t['x-ms-policy-signer'].x5c[0], s1.certB64);
     // Add signer 2 (signed by signer 1), then signer 2 may write; the final certificate cannot be removed.
-    const add = await request(svc, 'POST', '/certificates:add?api-version=2020-10-01', JSON.stringify(signJws(s1, JSON.stringify({ policyCertificate: { kty: 'RSA', x5c: [s2.certB64] } }))), { 'content-type': 'application/json' });
+    const add = await request(svc, 'POST', '/certificates:add?api-version=2020-10-01', JSON.stringify(signJws(s1, JSON.stringify({ policyCertificate: { kty: 'RSA', x5c: [s2.certB64] } }))), { 'content-type': 'application/json', ...auth });
     assert.equal(add.status, 200, add.text);
     assert.equal(payloadOf(add.json().token)['x-ms-policycertificates-result'], 'IsPresent');
-    const list = await request(svc, 'GET', '/certificates?api-version=2020-10-01');
+    const list = await request(svc, 'GET', '/certificates?api-version=2020-10-01', undefined, auth);
     assert.equal(payloadOf(list.json().token)['x-ms-policy-certificates'].keys.length, 2);
     const r2 = await put(signJws(s2, JSON.stringify({ AttestationPolicy: Buffer.from(text).toString('base64url') })));
     assert.equal(r2.status, 200, r2.text);
-    const rm = (by: typeof s1, what: typeof s1) => request(svc, 'POST', '/certificates:remove?api-version=2020-10-01', JSON.stringify(signJws(by, JSON.stringify({ policyCertificate: { kty: 'RSA', x5c: [what.certB64] } }))), { 'content-type': 'application/json' });
+    const rm = (by: typeof s1, what: typeof s1) => request(svc, 'POST', '/certificates:remove?api-version=2020-10-01', JSON.stringify(signJws(by, JSON.stringify({ policyCertificate: { kty: 'RSA', x5c: [what.certB64] } }))), { 'content-type': 'application/json', ...auth });
     assert.equal((await rm(s2, s1)).status, 200);
     const last = await rm(s2, s2);
     assert.equal(last.status, 400, last.text);
     assert.match(last.json().error.message, /final policy management certificate/);
-    const reset = await request(svc, 'POST', '/policies/SgxEnclave:reset?api-version=2020-10-01', signJws(s2, ''), { 'content-type': 'text/plain' });
-    assert.equal(reset.status, 200, reset.text);
-    assert.equal(payloadOf(reset.json().token)['x-ms-policy-result'], 'Removed');
+    const [reset] = await runClient(svc, [{ op: 'resetPolicy', privateKey: s2.keyPem, certificate: s2.certPem }]);
+    assert.equal(reset.ok, true, reset.message);
+    assert.equal(reset.resolution, 'Removed');
   } finally {
     await svc.stop();
   }
@@ -110,7 +113,7 @@ test('replicas sharing a store: a policy set on one applies on the other at its 
     assert.deepEqual((await request(a, 'GET', '/certs')).json(), (await request(b, 'GET', '/certs')).json(), 'one signing key shared through the store');
     const text = 'version=1.0; authorizationrules{=> permit();}; issuancerules{c:[type=="x-ms-sgx-svn"] => issue(type="replica", value=c.value);};';
     const jws = 'eyJhbGciOiJub25lIn0.' + Buffer.from(JSON.stringify({ AttestationPolicy: Buffer.from(text).toString('base64url') })).toString('base64url') + '.';
-    const put = await request(a, 'PUT', '/policies/SgxEnclave?api-version=2020-10-01', jws, { 'content-type': 'text/plain', authorization: 'Bearer test-admin-token' });
+    const put = await request(a, 'PUT', '/policies/SgxEnclave?api-version=2020-10-01', jws, { 'content-type': 'text/plain', authorization: 'Bearer test-admin-token-0123456789abcdef' });
     assert.equal(put.status, 200, put.text);
     let hash = '';
     for (let i = 0; i < 100 && hash !== policyHash(text); i++) {
@@ -133,7 +136,7 @@ test('a stored policy that does not compile refuses attestations with a reason i
     assert.equal(res.status, 400);
     assert.equal(res.json().error.code, 'PolicyDenied');
     assert.match(res.json().error.message, /does not compile/);
-    const reset = await request(svc, 'POST', '/policies/SgxEnclave:reset?api-version=2020-10-01', 'eyJhbGciOiJub25lIn0..', { 'content-type': 'text/plain', authorization: 'Bearer test-admin-token' });
+    const reset = await request(svc, 'POST', '/policies/SgxEnclave:reset?api-version=2020-10-01', 'eyJhbGciOiJub25lIn0..', { 'content-type': 'text/plain', authorization: 'Bearer test-admin-token-0123456789abcdef' });
     assert.equal(reset.status, 200);
     await attest(svc);
   } finally {

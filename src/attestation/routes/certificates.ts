@@ -2,11 +2,13 @@ import { X509Certificate } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import type { ServiceContext } from '../context.js';
 import { checkApiVersion } from '../api-version.js';
-import { requireAdmin } from '../admin-auth.js';
 import { badRequest } from '../errors.js';
-import { parseJws, signerJwk, thumbprint } from '../policy-jws.js';
+import { checkValidity, parseJws, signerJwk, thumbprint } from '../policy-jws.js';
 import { certificateOf, managementToken } from './policies.js';
 import { requireJson } from './content-type.js';
+
+/** The ECDSA alg of a signer's curve; RSA signers are listed as RS256, as MAA lists them. */
+const EC_ALG: Record<string, string> = { prime256v1: 'ES256', secp384r1: 'ES384', secp521r1: 'ES512' };
 
 const query = { type: 'object', properties: { 'api-version': { type: 'string' } } } as const;
 const tokenResponse = { 200: { type: 'object', properties: { token: { type: 'string' } }, required: ['token'] } } as const;
@@ -18,11 +20,11 @@ const tokenResponse = { 200: { type: 'object', properties: { token: { type: 'str
 export function certificateRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   app.get<{ Querystring: Record<string, string> }>('/certificates', { schema: { querystring: query, response: tokenResponse } }, async (req) => {
     checkApiVersion(req.query['api-version']);
-    requireAdmin(ctx, req);
+    ctx.admin.check(req);
     const certs = await ctx.store.listPolicyCertificates();
     const keys = certs.map((c) => {
-      const jwk = signerJwk(new X509Certificate(c.certificatePem));
-      return { ...jwk, kid: c.thumbprint, alg: jwk.kty === 'EC' ? 'ES256' : 'RS256', use: 'sig' };
+      const cert = new X509Certificate(c.certificatePem);
+      return { ...signerJwk(cert), kid: c.thumbprint, alg: EC_ALG[cert.publicKey.asymmetricKeyDetails?.namedCurve ?? ''] ?? 'RS256', use: 'sig' };
     });
     return managementToken(ctx, { 'x-ms-policy-certificates': { keys } });
   });
@@ -33,32 +35,33 @@ export function certificateRoutes(app: FastifyInstance, ctx: ServiceContext): vo
       preValidation: requireJson,
     }, async (req) => {
       checkApiVersion(req.query['api-version']);
-      requireAdmin(ctx, req);
-      const jws = parseJws(req.body, `certificates:${op} request`);
-      if (!jws.signer) throw badRequest(`certificates:${op}: the request must be signed by a registered policy management certificate`, 'InvalidOperation');
-      const registered = await ctx.store.listPolicyCertificates();
-      const signerTp = thumbprint(jws.signer);
-      if (!registered.some((c) => c.thumbprint.toUpperCase() === signerTp)) throw badRequest(`certificates:${op}: signer ${signerTp} is not a registered policy management certificate`, 'InvalidOperation');
+      const caller = ctx.admin.check(req);
+      const what = `certificates:${op}`;
+      const jws = await parseJws(req.body, `${what} request`, ctx.now());
+      const signer = jws.signer;
+      if (!signer) throw badRequest(`${what}: the request must be signed by a registered policy management certificate`, 'InvalidOperation');
       let payload: Record<string, unknown>;
       try {
         payload = JSON.parse(Buffer.from(jws.payloadBytes).toString('utf8'));
       } catch {
-        throw badRequest(`certificates:${op}: payload is not JSON`);
+        throw badRequest(`${what}: payload is not JSON`);
       }
       const jwk = (payload?.policyCertificate ?? payload?.['maa-policyCertificate']) as Record<string, unknown> | undefined;
-      if (!jwk || typeof jwk !== 'object') throw badRequest(`certificates:${op}: payload has no policyCertificate`);
-      const cert = certificateOf(jwk.x5c, `certificates:${op} policyCertificate`);
+      if (!jwk || typeof jwk !== 'object') throw badRequest(`${what}: payload has no policyCertificate`);
+      const cert = certificateOf(jwk.x5c, `${what} policyCertificate`);
       const tp = thumbprint(cert);
-      let result: 'IsPresent' | 'IsAbsent';
-      if (op === 'add') {
-        if (!registered.some((c) => c.thumbprint.toUpperCase() === tp)) await ctx.store.addPolicyCertificate({ thumbprint: tp, certificatePem: cert.toString(), addedAt: ctx.now() });
-        result = 'IsPresent';
-      } else {
+      if (op === 'add') checkValidity(cert, ctx.now(), `${what} policyCertificate`);
+      const result = await ctx.signedRequests.exclusive(async () => {
+        const registered = await ctx.store.listPolicyCertificates();
+        const signerTp = thumbprint(signer);
+        if (!registered.some((c) => c.thumbprint.toUpperCase() === signerTp)) throw badRequest(`${what}: signer ${signerTp} is not a registered policy management certificate`, 'InvalidOperation');
         const present = registered.some((c) => c.thumbprint.toUpperCase() === tp);
-        if (present && registered.length === 1) throw badRequest('certificates:remove: the final policy management certificate cannot be removed', 'InvalidOperation');
-        if (present) await ctx.store.removePolicyCertificate(tp);
-        result = 'IsAbsent';
-      }
+        if (op === 'remove' && present && registered.length === 1) throw badRequest('certificates:remove: the final policy management certificate cannot be removed', 'InvalidOperation');
+        await ctx.signedRequests.admit({ op: `certificates:${op}`, type: null, jws, caller, clientAddress: req.ip }, what);
+        if (op === 'add' && !present) await ctx.store.addPolicyCertificate({ thumbprint: tp, certificatePem: cert.toString(), addedAt: ctx.now() });
+        if (op === 'remove' && present) await ctx.store.removePolicyCertificate(tp);
+        return op === 'add' ? 'IsPresent' : 'IsAbsent';
+      });
       ctx.metrics.policyWrites.inc({ type: 'certificate', result: op });
       return managementToken(ctx, { 'x-ms-certificate-thumbprint': tp, 'x-ms-policycertificates-result': result });
     });

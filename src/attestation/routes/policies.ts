@@ -2,11 +2,9 @@ import { X509Certificate } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../context.js';
 import { checkApiVersion } from '../api-version.js';
-import { requireAdmin } from '../admin-auth.js';
 import { AttestationError, badRequest } from '../errors.js';
 import { ATTESTATION_TYPES, type AttestationType } from '../policies.js';
-import { parseJws, policyHash, policyTextFromJws, policyTokenHash, signerJwk, thumbprint, type ParsedJws } from '../policy-jws.js';
-import { MANAGEMENT_TOKEN_LIFETIME_S, signToken, timeClaims } from '../token.js';
+import { parseJws, policyHash, policyTextFromJws, policyTokenHash, signerJwk, thumbprint } from '../policy-jws.js';
 import { requireText } from './content-type.js';
 
 function policyType(t: string): AttestationType {
@@ -14,19 +12,9 @@ function policyType(t: string): AttestationType {
   return t as AttestationType;
 }
 
-/** Isolated mode: the JWS must be signed by a registered policy-management certificate (docs/attestation.md §Admin authentication). */
-export async function checkSigner(ctx: ServiceContext, jws: ParsedJws, what: string): Promise<void> {
-  if (!ctx.isolated) return;
-  if (!jws.signer) throw badRequest(`${what}: Unsigned JWS specified but the service is configured with policy signing certificates`, 'InvalidOperation');
-  const tp = thumbprint(jws.signer);
-  const registered = await ctx.store.listPolicyCertificates();
-  if (!registered.some((c) => c.thumbprint.toUpperCase() === tp)) throw badRequest(`${what}: signer ${tp} is not a registered policy management certificate`, 'InvalidOperation');
-}
-
+/** A management answer: MAA's claims, signed by the management key (not a token signing key, see management-token.ts). */
 export async function managementToken(ctx: ServiceContext, body: Record<string, unknown>): Promise<{ token: string }> {
-  const key = ctx.keyring.active();
-  if (!key) throw new AttestationError(503, 'ServiceUnavailable', 'no active signing key');
-  return { token: await signToken(key, ctx.baseUrl, { ...body, ...timeClaims(ctx.now(), MANAGEMENT_TOKEN_LIFETIME_S), iss: ctx.baseUrl }) };
+  return { token: await ctx.managementSigner.sign(body) };
 }
 
 function bodyText(req: FastifyRequest): string {
@@ -38,13 +26,13 @@ function bodyText(req: FastifyRequest): string {
 const tokenResponse = { 200: { type: 'object', properties: { token: { type: 'string' } }, required: ['token'] } } as const;
 const query = { type: 'object', properties: { 'api-version': { type: 'string' } } } as const;
 
-/** `GET/PUT /policies/{type}`, `POST /policies/{type}:reset` (docs/attestation.md §Policy management). */
+/** `GET/PUT /policies/{type}`, `POST /policies/{type}:reset` (docs/attestation.md §Policy management). Every call needs the admin bearer token. */
 export function policyRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   app.get<{ Params: { type: string }; Querystring: Record<string, string> }>('/policies/:type', {
     schema: { params: { type: 'object', properties: { type: { type: 'string' } } }, querystring: query, response: tokenResponse },
   }, async (req) => {
     checkApiVersion(req.query['api-version']);
-    requireAdmin(ctx, req);
+    ctx.admin.check(req);
     const p = ctx.policies.get(policyType(req.params.type));
     return managementToken(ctx, { 'x-ms-policy': p.jws });
   });
@@ -55,9 +43,8 @@ export function policyRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   }, async (req) => {
     checkApiVersion(req.query['api-version']);
     const type = policyType(req.params.type);
-    const who = requireAdmin(ctx, req);
-    const jws = parseJws(bodyText(req), 'policy');
-    await checkSigner(ctx, jws, 'policy');
+    const caller = ctx.admin.check(req);
+    const jws = await parseJws(bodyText(req), 'policy', ctx.now());
     const text = policyTextFromJws(jws, 'policy');
     try {
       ctx.engine.compile(text);
@@ -65,8 +52,11 @@ export function policyRoutes(app: FastifyInstance, ctx: ServiceContext): void {
       ctx.metrics.policyWrites.inc({ type, result: 'invalid' });
       throw badRequest(`policy: ${(e as Error).message}`, 'InvalidPolicy');
     }
-    await ctx.store.setPolicy({ attestationType: type, text, jws: jws.raw, hash: policyHash(text), setAt: ctx.now(), setBy: jws.signer ? `cert:${thumbprint(jws.signer)}` : who });
-    await ctx.policies.refresh(true);
+    await ctx.signedRequests.exclusive(async () => {
+      await ctx.signedRequests.admit({ op: 'policies:set', type, jws, caller, clientAddress: req.ip }, 'policy');
+      await ctx.store.setPolicy({ attestationType: type, text, jws: jws.raw, hash: policyHash(text), setAt: ctx.now(), setBy: jws.signer ? `cert:${thumbprint(jws.signer)}` : caller });
+      await ctx.policies.refresh(true);
+    });
     ctx.metrics.policyWrites.inc({ type, result: 'updated' });
     return managementToken(ctx, {
       'x-ms-policy-result': 'Updated',
@@ -83,13 +73,14 @@ export function policyRoutes(app: FastifyInstance, ctx: ServiceContext): void {
     if (!m) throw new AttestationError(404, 'NotFound', `POST /policies/${req.params.typeAction.slice(0, 60)}: unknown operation (expected {type}:reset)`);
     checkApiVersion(req.query['api-version']);
     const type = policyType(m[1]);
-    const who = requireAdmin(ctx, req);
-    const raw = bodyText(req);
-    const jws = parseJws(raw, 'reset request');
+    const caller = ctx.admin.check(req);
+    const jws = await parseJws(bodyText(req), 'reset request', ctx.now());
     if (jws.payloadBytes.length !== 0) throw badRequest('reset request: the JWS payload must be empty', 'InvalidPolicy');
-    await checkSigner(ctx, jws, 'reset request');
-    await ctx.store.resetPolicy(type, jws.signer ? `cert:${thumbprint(jws.signer)}` : who);
-    await ctx.policies.refresh(true);
+    await ctx.signedRequests.exclusive(async () => {
+      await ctx.signedRequests.admit({ op: 'policies:reset', type, jws, caller, clientAddress: req.ip }, 'reset request');
+      await ctx.store.resetPolicy(type, jws.signer ? `cert:${thumbprint(jws.signer)}` : caller);
+      await ctx.policies.refresh(true);
+    });
     ctx.metrics.policyWrites.inc({ type, result: 'removed' });
     return managementToken(ctx, {
       'x-ms-policy-result': 'Removed',

@@ -5,6 +5,7 @@ import { request as httpRequest } from 'node:http';
 import type { Command } from 'commander';
 import { EXIT_REJECTED, UsageError, printJson, readInputFile } from '../util.js';
 import { decodeBinaryInput } from '../../lib/bytes.js';
+import { MIN_ADMIN_TOKEN_LENGTH } from '../../attestation/admin-auth.js';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -23,7 +24,9 @@ export interface ServeFlags {
   collateral?: string;
   pccsUrl?: string;
   adminToken: string[];
+  adminTokenFile: string[];
   policySigner: string[];
+  requireBoundSignatures?: boolean;
   simulation?: string;
   verifyAt?: string;
   bodyLimit?: string;
@@ -35,6 +38,21 @@ export function parseListen(s: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+)):(\d{1,5})$/.exec(s) ?? /^()()(\d{1,5})$/.exec(s);
   if (!m || Number(m[3]) > 65535) throw new UsageError(`--listen: expected host:port, got ${JSON.stringify(s)}`);
   return { host: m[1] || m[2] || '127.0.0.1', port: Number(m[3]) };
+}
+
+/**
+ * Admin tokens from files (one per line), the environment (`CONFKUBE_ADMIN_TOKENS`, comma-separated) and argv.
+ * A token on the command line is readable by every local user in /proc/PID/cmdline: still accepted, with a warning.
+ */
+export function adminTokensFrom(f: Pick<ServeFlags, 'adminToken' | 'adminTokenFile'>, env: NodeJS.ProcessEnv, warn: (m: string) => void): string[] {
+  const fromFiles = f.adminTokenFile.flatMap((p) => readText(p, 'admin token file').split(/\r?\n/).map((l) => l.trim()).filter(Boolean));
+  const fromEnv = (env.CONFKUBE_ADMIN_TOKENS ?? '').split(',').map((t) => t.trim()).filter(Boolean);
+  if (f.adminToken.length > 0) warn('--admin-token puts the token in the process list (/proc/PID/cmdline); prefer --admin-token-file or CONFKUBE_ADMIN_TOKENS');
+  const tokens = [...fromFiles, ...fromEnv, ...f.adminToken];
+  for (const t of tokens) {
+    if (t.length < MIN_ADMIN_TOKEN_LENGTH) throw new UsageError(`admin token of ${t.length} characters: at least ${MIN_ADMIN_TOKEN_LENGTH} required (e.g. openssl rand -base64 32)`);
+  }
+  return tokens;
 }
 
 /** Start the service from flags; resolves once it listens. Used by `serve` and `demo`. */
@@ -72,14 +90,16 @@ export async function startFromFlags(f: ServeFlags): Promise<{ url: string; clos
     }
     return { name: m[1], secret: readInputFile(m[2], 'secret'), policy };
   });
+  const adminTokens = adminTokensFrom(f, process.env, (m) => process.stderr.write(`confkube: WARNING: ${m}\n`));
   const store = await openServiceStore(f.store);
   const svc = await createAttestationService({
     baseUrl, store, engine: await loadPolicyEngine(),
     collateral: { ...(f.collateral ? { directory: f.collateral } : {}), ...(f.pccsUrl ? { upstream: f.pccsUrl } : {}), ...(simulated ? { simulated } : {}) },
     ...(tls ? { tls } : {}),
     ...(verifyAt ? { verifyAt } : {}),
-    adminTokens: f.adminToken,
+    adminTokens,
     policySigners: f.policySigner.map((p) => readText(p, 'policy signer certificate')),
+    ...(f.requireBoundSignatures ? { requireBoundSignatures: true } : {}),
     ...(f.bodyLimit ? { bodyLimit: Number(f.bodyLimit) } : {}),
     releasableKeys,
     defaultMetrics: true,
@@ -170,8 +190,10 @@ export function register(program: Command): void {
     .option('--tls-cert <file>', 'TLS certificate chain (PEM)', process.env.CONFKUBE_TLS_CERT)
     .option('--collateral <dir>', 'offline collateral directory (PCS bodies, certificates, CRLs)', process.env.CONFKUBE_COLLATERAL)
     .option('--pccs-url <url>', 'upstream Intel PCS/PCCS v4 base URL, e.g. https://api.trustedservices.intel.com', process.env.CONFKUBE_PCCS_URL)
-    .option('--admin-token <token>', 'bearer token allowed to manage policies (repeatable; env CONFKUBE_ADMIN_TOKENS, comma-separated)', collect, (process.env.CONFKUBE_ADMIN_TOKENS ?? '').split(',').filter(Boolean))
+    .option('--admin-token-file <file>', 'file of bearer tokens allowed to manage policies, one per line, 32+ characters (repeatable; also env CONFKUBE_ADMIN_TOKENS, comma-separated)', collect, [])
+    .option('--admin-token <token>', 'a bearer token on the command line (visible in the process list: prefer --admin-token-file)', collect, [])
     .option('--policy-signer <pem>', 'isolated mode: a policy-management certificate (repeatable)', collect, [])
+    .option('--require-bound-signatures', 'isolated mode: refuse signed bodies without x-confkube-op, x-confkube-attestation-type and iat (the Azure admin client cannot send them)')
     .option('--simulation <dir>', 'trust the simulated SGX platform kept in DIR, created if absent (development only; off by default)')
     .option('--verify-at <iso>', 'verify quotes and collateral at this time instead of now (offline replay)')
     .option('--body-limit <bytes>', 'largest request body')

@@ -8,7 +8,7 @@ import { createRemoteJWKSet, jwtVerify } from 'jose';
 
 const [url, stepsJson] = process.argv.slice(2);
 const steps = JSON.parse(stepsJson) as { op: string; quote?: string; runtime?: string; draft?: string; policy?: string; type?: string; token?: string; privateKey?: string; certificate?: string }[];
-const credential: TokenCredential = { getToken: async () => ({ token: 'test-admin-token', expiresOnTimestamp: Date.now() + 3600_000 }) };
+const credential: TokenCredential = { getToken: async () => ({ token: 'test-admin-token-0123456789abcdef', expiresOnTimestamp: Date.now() + 3600_000 }) };
 const out: Record<string, unknown>[] = [];
 for (const s of steps) {
   const client = new AttestationClient(url);

@@ -37,7 +37,7 @@ let tls: { key: string; cert: string } | null = null;
 /** The service under test over HTTPS on 127.0.0.1 with a throwaway self-signed certificate. */
 export async function startService(o: {
   store?: AttestationStore; engine?: PolicyEngine; nowMs?: number; collateral?: CollateralOptions;
-  adminTokens?: string[]; policySigners?: string[]; bodyLimit?: number; policyPollMs?: number; closeStore?: boolean; plain?: boolean; now?: () => number; warn?: (m: string) => void; releasableKeys?: ReleasableKey[];
+  adminTokens?: string[]; policySigners?: string[]; bodyLimit?: number; policyPollMs?: number; closeStore?: boolean; plain?: boolean; now?: () => number; warn?: (m: string) => void; releasableKeys?: ReleasableKey[]; requireBoundSignatures?: boolean;
 } = {}): Promise<Running> {
   tls ??= await createTlsCertificate(['127.0.0.1', 'localhost']);
   const dir = mkdtempSync(join(tmpdir(), 'confkube-svc-'));
@@ -51,12 +51,13 @@ export async function startService(o: {
     ...(o.now ? { now: o.now } : {}),
     collateral: o.collateral ?? { directory: REAL_CASE.collateral },
     verifyAt: o.now ?? (() => o.nowMs ?? REAL_CASE.nowMs),
-    adminTokens: o.adminTokens ?? ['test-admin-token'],
+    adminTokens: o.adminTokens ?? ['test-admin-token-0123456789abcdef'],
     ...(o.policySigners ? { policySigners: o.policySigners } : {}),
     ...(o.bodyLimit ? { bodyLimit: o.bodyLimit } : {}),
     policyPollMs: o.policyPollMs ?? 0,
     warn: o.warn ?? (() => undefined),
     ...(o.releasableKeys ? { releasableKeys: o.releasableKeys } : {}),
+    ...(o.requireBoundSignatures ? { requireBoundSignatures: true } : {}),
   });
   await svc.app.listen({ host: '127.0.0.1', port });
   return {

@@ -18,8 +18,9 @@ export async function startServeProcess(o: { store: string; tlsKey: string; tlsC
   const url = `https://127.0.0.1:${port}`;
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve',
     '--listen', `127.0.0.1:${port}`, '--base-url', o.baseUrl ?? url, '--store', o.store, '--tls-key', o.tlsKey, '--tls-cert', o.tlsCert,
-    '--collateral', REAL_CASE.collateral, '--verify-at', new Date(REAL_CASE.nowMs).toISOString(), '--admin-token', 'test-admin-token'],
-  { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    '--collateral', REAL_CASE.collateral, '--verify-at', new Date(REAL_CASE.nowMs).toISOString()],
+  // The admin token from the environment: on the command line it would show in the process list.
+  { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CONFKUBE_ADMIN_TOKENS: 'test-admin-token-0123456789abcdef' } });
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
   await new Promise<void>((resolve, reject) => {
