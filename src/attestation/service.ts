@@ -16,6 +16,7 @@ import { discoveryRoutes } from './routes/discovery.js';
 import { pccsRoutes } from './routes/pccs.js';
 import { policyRoutes } from './routes/policies.js';
 import { KeyReleaseError, keyReleaseRoutes, type ReleasableKey } from '../keyrelease/index.js';
+import { clientErrorHandler, createNodeServer, DEFAULT_CONNECTION_LIMITS, securityHeaders, type ConnectionLimits } from './http-server.js';
 
 export interface ServiceOptions {
   /** Canonical public base URL, no trailing slash: `iss`, `jku` prefix, OpenID issuer, signing cert CN (docs/attestation.md §Token). */
@@ -42,6 +43,8 @@ export interface ServiceOptions {
   releasableKeys?: ReleasableKey[];
   /** Collect process metrics (off in tests that build many services). */
   defaultMetrics?: boolean;
+  /** Timeouts and the connection cap for slow or numerous clients (http-server.ts). */
+  connectionLimits?: Partial<ConnectionLimits>;
 }
 
 export interface AttestationService {
@@ -98,19 +101,23 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
     isolated: (o.policySigners?.length ?? 0) > 0,
   };
 
+  const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...o.connectionLimits };
+  const tls = o.tls;
   const app = Fastify({
-    ...(o.tls ? { https: { key: o.tls.key, cert: o.tls.cert } } : {}),
+    // A client that trickles its handshake, headers or body, or idles on a keep-alive connection, is cut off.
+    serverFactory: (handler) => createNodeServer(handler, tls, limits),
+    clientErrorHandler: clientErrorHandler(tls !== undefined),
     bodyLimit: o.bodyLimit ?? 256 * 1024,
-    // A client that trickles its request must not hold a socket forever.
-    requestTimeout: 30_000,
     logger: false,
     genReqId: () => randomUUID(),
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   }) as unknown as FastifyInstance;
 
+  const headers = securityHeaders(tls !== undefined);
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-ms-request-id', req.id);
     reply.header('x-ms-maa-service-version', SERVICE_VERSION);
+    for (const [k, v] of Object.entries(headers)) if (!reply.hasHeader(k)) reply.header(k, v);
   });
 
   // Every failure leaves in MAA's CloudError shape; bad input is a 4xx, never a 500 (docs/attestation.md §Errors).
