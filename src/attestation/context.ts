@@ -4,6 +4,7 @@ import type { CollateralCache } from './collateral-cache.js';
 import type { Keyring } from './keyring.js';
 import type { ServiceMetrics } from './metrics.js';
 import type { PolicyBook } from './policies.js';
+import type { PolicyPool } from './policy-pool.js';
 
 /** What every route plugin receives: the service's parts, built once in service.ts. */
 export interface ServiceContext {
@@ -15,6 +16,8 @@ export interface ServiceContext {
   policies: PolicyBook;
   collateral: CollateralCache;
   attester: Attester;
+  /** Worker threads for draft policies. */
+  drafts: PolicyPool;
   metrics: ServiceMetrics;
   /** AAD-like mode: bearer tokens allowed to write policies. Empty: no bearer accepted. */
   adminTokens: string[];

@@ -16,6 +16,8 @@ import { discoveryRoutes } from './routes/discovery.js';
 import { pccsRoutes } from './routes/pccs.js';
 import { policyRoutes } from './routes/policies.js';
 import { KeyReleaseError, keyReleaseRoutes, type ReleasableKey } from '../keyrelease/index.js';
+import { defaultPoolOptions, PolicyPool, type PolicyPoolOptions } from './policy-pool.js';
+import type { PolicyBudget } from './deps.js';
 import { clientErrorHandler, createNodeServer, DEFAULT_CONNECTION_LIMITS, securityHeaders, type ConnectionLimits } from './http-server.js';
 
 export interface ServiceOptions {
@@ -45,6 +47,10 @@ export interface ServiceOptions {
   defaultMetrics?: boolean;
   /** Timeouts and the connection cap for slow or numerous clients (http-server.ts). */
   connectionLimits?: Partial<ConnectionLimits>;
+  /** Steps and wall time one policy evaluation may take (default 1,000,000 steps, 1000 ms). */
+  policyBudget?: Partial<PolicyBudget>;
+  /** The worker threads draft policies run on (policy-pool.ts). */
+  draftPool?: Partial<Omit<PolicyPoolOptions, 'budget'>>;
 }
 
 export interface AttestationService {
@@ -94,9 +100,11 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
     warn('simulation mode is ON: quotes from the simulated SGX platform are trusted and their tokens carry "x-ms-sgx-is-simulated": true. Never use this in production.');
   }
   const metrics = new ServiceMetrics(o.defaultMetrics ?? false);
+  const budget: PolicyBudget = { maxSteps: 1_000_000, maxMs: 1000, ...o.policyBudget };
+  const drafts = new PolicyPool({ ...defaultPoolOptions(budget), ...o.draftPool });
   const ctx: ServiceContext = {
-    baseUrl, now, store: o.store, engine: o.engine, keyring, policies, collateral, metrics,
-    attester: new Attester({ baseUrl, now, verifyAt: o.verifyAt ?? now, keyring, policies, engine: o.engine, collateral, simulationEnabled: o.collateral.simulated !== undefined }),
+    baseUrl, now, store: o.store, engine: o.engine, keyring, policies, collateral, metrics, drafts,
+    attester: new Attester({ baseUrl, now, verifyAt: o.verifyAt ?? now, keyring, policies, engine: o.engine, collateral, simulationEnabled: o.collateral.simulated !== undefined, drafts, budget }),
     adminTokens: o.adminTokens ?? [],
     isolated: (o.policySigners?.length ?? 0) > 0,
   };
@@ -171,6 +179,7 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
       policies.stop();
       clearInterval(keyTimer);
       await app.close();
+      await drafts.close();
     },
   };
 }
