@@ -7,7 +7,7 @@ import type { ServiceContext } from './context.js';
 import { AttestationError, CollateralUnavailableError, cloudError } from './errors.js';
 import { Keyring } from './keyring.js';
 import { ServiceMetrics } from './metrics.js';
-import { PolicyBook } from './policies.js';
+import { ATTESTATION_TYPES, PolicyBook } from './policies.js';
 import { thumbprint } from './policy-jws.js';
 import { X509Certificate } from 'node:crypto';
 import { attestRoutes } from './routes/attest.js';
@@ -95,6 +95,11 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
       const c = new X509Certificate(pem);
       await o.store.addPolicyCertificate({ thumbprint: thumbprint(c), certificatePem: c.toString(), addedAt: now() });
     }
+  }
+  const defaults = ATTESTATION_TYPES.filter((t) => policies.get(t).isDefault);
+  if (defaults.length > 0) {
+    // Azure's default is kept for compatibility; operators must know what it lets through (docs/attestation-policy.md).
+    warn(`the ${defaults.join(' and ')} policy in force is Azure's default: it permits debug enclaves and every TCB status, OutOfDate included. For production set a strict policy (samples/policies/sgx-strict.policy, docs/attestation-policy.md).`);
   }
   if (o.collateral.simulated) {
     warn('simulation mode is ON: quotes from the simulated SGX platform are trusted and their tokens carry "x-ms-sgx-is-simulated": true. Never use this in production.');
