@@ -1,5 +1,7 @@
 import type { ClaimMap, PolicyEngine, PolicyOutcome } from './deps.js';
 import { compilePolicy, DEFAULT_POLICIES, type Claim } from '../policy/index.js';
+import { ConfkubeError } from '../lib/errors.js';
+import { MAX_POLICY_CHARS } from './request-limits.js';
 
 /** Issued claims as a map: a claim issued several times becomes an array (docs/policy.md §Issued claims). */
 function issuedToMap(claims: readonly Claim[]): ClaimMap {
@@ -15,6 +17,8 @@ function issuedToMap(claims: readonly Claim[]): ClaimMap {
 export const policyEngine: PolicyEngine = {
   defaultPolicy: (t) => DEFAULT_POLICIES[t as keyof typeof DEFAULT_POLICIES] ?? DEFAULT_POLICIES.SgxEnclave,
   compile(text) {
+    // Drafts, uploads and stored policies alike: compiling is linear in the text, so the text is what is bounded.
+    if (text.length > MAX_POLICY_CHARS) throw new ConfkubeError('ERR_POLICY_TOO_LARGE', `policy text is ${text.length} characters, more than ${MAX_POLICY_CHARS}`);
     const compiled = compilePolicy(text);
     return {
       evaluate(claims, budget): PolicyOutcome {
