@@ -9,7 +9,8 @@ import { collateralClaim, isReservedClaim, legacyServiceClaims, sgxClaims, type 
 import type { CollateralCache } from './collateral-cache.js';
 import type { Keyring } from './keyring.js';
 import type { AttestationType, PolicyBook } from './policies.js';
-import type { PolicyEngine } from './deps.js';
+import type { PolicyBudget, PolicyEngine, PolicyOutcome } from './deps.js';
+import type { PolicyPool } from './policy-pool.js';
 import { policyHash } from './policy-jws.js';
 import { ATTESTATION_TOKEN_LIFETIME_S, newTokenId, signToken, timeClaims, unsecuredToken } from './token.js';
 
@@ -39,6 +40,10 @@ export interface AttesterDeps {
   collateral: CollateralCache;
   /** Extra claim on every token whose evidence chains to the simulated root. */
   simulationEnabled: boolean;
+  /** Where draft policies are compiled and evaluated: off the request thread, under a deadline. */
+  drafts: PolicyPool;
+  /** Steps and time the policy in force may take per attestation. */
+  budget: PolicyBudget;
 }
 
 /** Open Enclave report header (docs/attestation.md §Open Enclave report header): u32 version = 1, u32 type = 2 (remote), u64 size. */
@@ -112,29 +117,29 @@ export class Attester {
       simulated: set.simulated && this.d.simulationEnabled,
     });
     const draft = req.draftPolicy !== undefined;
-    let compiled;
-    let hash: string;
+    let outcome: PolicyOutcome;
     let signer: Record<string, unknown> | null = null;
     if (draft) {
-      try {
-        compiled = this.d.engine.compile(req.draftPolicy!);
-      } catch (e) {
-        throw badRequest(`draftPolicyForAttestation: ${(e as Error).message}`, 'InvalidPolicy');
-      }
-      hash = policyHash(req.draftPolicy!);
+      const hash = policyHash(req.draftPolicy!);
+      audit.policyHash = hash;
+      claims['x-ms-policy-hash'] = hash;
+      const r = await this.d.drafts.run(req.draftPolicy!, claims);
+      if ('compileError' in r) throw badRequest(`draftPolicyForAttestation: ${r.compileError}`, 'InvalidPolicy');
+      outcome = r.outcome;
     } else {
       const p = this.d.policies.get(req.type);
-      compiled = p.compiled;
-      hash = p.hash;
       signer = p.signer;
+      audit.policyHash = p.hash;
+      claims['x-ms-policy-hash'] = p.hash;
+      try {
+        outcome = p.compiled.evaluate(claims, this.d.budget);
+      } catch (e) {
+        throw badRequest(`policy evaluation failed: ${(e as Error).message}`, 'PolicyEvaluationError');
+      }
     }
-    audit.policyHash = hash;
-    claims['x-ms-policy-hash'] = hash;
-    let outcome;
-    try {
-      outcome = compiled.evaluate(claims);
-    } catch (e) {
-      throw badRequest(`policy evaluation failed: ${(e as Error).message}`, 'PolicyEvaluationError');
+    if (outcome.exhausted) {
+      audit.decision = 'deny';
+      throw new AttestationError(400, 'PolicyEvaluationError', `${draft ? 'draftPolicyForAttestation' : 'policy'}: ${outcome.reason ?? 'evaluation budget exhausted'}`, 'ERR_POLICY_BUDGET');
     }
     if (!outcome.permit) {
       audit.decision = 'deny';

@@ -6,6 +6,7 @@ import type { ServiceMetrics } from './metrics.js';
 import type { PolicyBook } from './policies.js';
 import type { AdminAuth } from './admin-auth.js';
 import type { ManagementSigner } from './management-token.js';
+import type { PolicyPool } from './policy-pool.js';
 import type { SignedRequestGuard } from './signed-request.js';
 
 /** What every route plugin receives: the service's parts, built once in service.ts. */
@@ -18,6 +19,8 @@ export interface ServiceContext {
   policies: PolicyBook;
   collateral: CollateralCache;
   attester: Attester;
+  /** Worker threads for draft policies. */
+  drafts: PolicyPool;
   metrics: ServiceMetrics;
   /** Every management call (read or write) needs a configured admin bearer token; repeated 401s are throttled. */
   admin: AdminAuth;

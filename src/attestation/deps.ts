@@ -17,10 +17,15 @@ export interface PolicyOutcome {
   /** Claims issued by `issuancerules`, by type (a multi-valued claim is an array). */
   issued: ClaimMap;
   reason?: string;
+  /** Refused because the evaluation ran out of its budget, not because a rule denied. */
+  exhausted?: boolean;
 }
 
+/** Steps and wall time one evaluation may take (src/policy/budget.ts). */
+export interface PolicyBudget { maxSteps: number; maxMs: number }
+
 export interface CompiledPolicy {
-  evaluate(incoming: ClaimMap): PolicyOutcome;
+  evaluate(incoming: ClaimMap, budget?: PolicyBudget): PolicyOutcome;
 }
 
 /** The policy language (src/policy), adapted: compile throws a ConfkubeError on a syntax error. */

@@ -1,8 +1,8 @@
-import type { AttestationStore, ClaimMap, PolicyEngine, PolicyOutcome } from './deps.js';
+import type { AttestationStore, PolicyEngine } from './deps.js';
+import { policyEngine } from './policy-engine.js';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore, type Store } from '../store/index.js';
-import { compilePolicy, DEFAULT_POLICIES, type Claim } from '../policy/index.js';
 import { createPlatform, loadPlatform, writePlatform, PLATFORM_FILE, type SimPlatform } from '../sim/index.js';
 
 /** The production store (src/store) by URL: `sqlite:/path/file.db`, a bare path, or `postgres://…`. */
@@ -11,29 +11,7 @@ export async function openServiceStore(url: string): Promise<AttestationStore> {
   return store;
 }
 
-/** Issued claims as a map: a claim issued several times becomes an array (docs/policy.md §Issued claims). */
-function issuedToMap(claims: readonly Claim[]): ClaimMap {
-  const out: ClaimMap = {};
-  for (const c of claims) {
-    if (!(c.type in out)) out[c.type] = c.value;
-    else out[c.type] = Array.isArray(out[c.type]) ? [...(out[c.type] as unknown[]), c.value] : [out[c.type], c.value];
-  }
-  return out;
-}
-
-/** src/policy as the service's PolicyEngine: compile once, evaluate the `{type: value}` claim map. */
-export const policyEngine: PolicyEngine = {
-  defaultPolicy: (t) => DEFAULT_POLICIES[t as keyof typeof DEFAULT_POLICIES] ?? DEFAULT_POLICIES.SgxEnclave,
-  compile(text) {
-    const compiled = compilePolicy(text);
-    return {
-      evaluate(claims: ClaimMap): PolicyOutcome {
-        const d = compiled.evaluate(claims);
-        return { permit: d.permitted, issued: issuedToMap(d.issuedClaims), ...(d.denyReason ? { reason: d.denyReason } : {}) };
-      },
-    };
-  },
-};
+export { policyEngine } from './policy-engine.js';
 
 export async function loadPolicyEngine(): Promise<PolicyEngine> {
   return policyEngine;

@@ -7,7 +7,7 @@ import type { ServiceContext } from './context.js';
 import { AttestationError, CollateralUnavailableError, cloudError } from './errors.js';
 import { Keyring } from './keyring.js';
 import { ServiceMetrics } from './metrics.js';
-import { PolicyBook } from './policies.js';
+import { ATTESTATION_TYPES, PolicyBook } from './policies.js';
 import { checkValidity, thumbprint } from './policy-jws.js';
 import { AdminAuth, type ThrottleOptions } from './admin-auth.js';
 import { ManagementSigner } from './management-token.js';
@@ -19,6 +19,9 @@ import { discoveryRoutes } from './routes/discovery.js';
 import { pccsRoutes } from './routes/pccs.js';
 import { policyRoutes } from './routes/policies.js';
 import { KeyReleaseError, keyReleaseRoutes, type ReleasableKey } from '../keyrelease/index.js';
+import { defaultPoolOptions, PolicyPool, type PolicyPoolOptions } from './policy-pool.js';
+import type { PolicyBudget } from './deps.js';
+import { clientErrorHandler, createNodeServer, DEFAULT_CONNECTION_LIMITS, securityHeaders, type ConnectionLimits } from './http-server.js';
 
 export interface ServiceOptions {
   /** Canonical public base URL, no trailing slash: `iss`, `jku` prefix, OpenID issuer, signing cert CN (docs/attestation.md §Token). */
@@ -53,6 +56,12 @@ export interface ServiceOptions {
   releasableKeys?: ReleasableKey[];
   /** Collect process metrics (off in tests that build many services). */
   defaultMetrics?: boolean;
+  /** Timeouts and the connection cap for slow or numerous clients (http-server.ts). */
+  connectionLimits?: Partial<ConnectionLimits>;
+  /** Steps and wall time one policy evaluation may take (default 1,000,000 steps, 1000 ms). */
+  policyBudget?: Partial<PolicyBudget>;
+  /** The worker threads draft policies run on (policy-pool.ts). */
+  draftPool?: Partial<Omit<PolicyPoolOptions, 'budget'>>;
 }
 
 export interface AttestationService {
@@ -104,29 +113,40 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
     warn(`isolated mode: the store holds ${registeredSigners.length} policy signer certificate(s); policy changes still need a JWS signed by one of them`);
   }
   if (!admin.configured) warn('no admin token: policy management (GET/PUT /policies, /certificates) is disabled');
+  const defaults = ATTESTATION_TYPES.filter((t) => policies.get(t).isDefault);
+  if (defaults.length > 0) {
+    // Azure's default is kept for compatibility; operators must know what it lets through (docs/attestation-policy.md).
+    warn(`the ${defaults.join(' and ')} policy in force is Azure's default: it permits debug enclaves and every TCB status, OutOfDate included. For production set a strict policy (samples/policies/sgx-strict.policy, docs/attestation-policy.md).`);
+  }
   if (o.collateral.simulated) {
     warn('simulation mode is ON: quotes from the simulated SGX platform are trusted and their tokens carry "x-ms-sgx-is-simulated": true. Never use this in production.');
   }
   const metrics = new ServiceMetrics(o.defaultMetrics ?? false);
+  const budget: PolicyBudget = { maxSteps: 1_000_000, maxMs: 1000, ...o.policyBudget };
+  const drafts = new PolicyPool({ ...defaultPoolOptions(budget), ...o.draftPool });
   const ctx: ServiceContext = {
-    baseUrl, now, store: o.store, engine: o.engine, keyring, policies, collateral, metrics,
-    attester: new Attester({ baseUrl, now, verifyAt: o.verifyAt ?? now, keyring, policies, engine: o.engine, collateral, simulationEnabled: o.collateral.simulated !== undefined }),
+    baseUrl, now, store: o.store, engine: o.engine, keyring, policies, collateral, metrics, drafts,
+    attester: new Attester({ baseUrl, now, verifyAt: o.verifyAt ?? now, keyring, policies, engine: o.engine, collateral, simulationEnabled: o.collateral.simulated !== undefined, drafts, budget }),
     admin, managementSigner: new ManagementSigner(baseUrl, now), signedRequests: new SignedRequestGuard(o.store, policies, now, o.requireBoundSignatures ?? false),
   };
 
+  const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...o.connectionLimits };
+  const tls = o.tls;
   const app = Fastify({
-    ...(o.tls ? { https: { key: o.tls.key, cert: o.tls.cert } } : {}),
+    // A client that trickles its handshake, headers or body, or idles on a keep-alive connection, is cut off.
+    serverFactory: (handler) => createNodeServer(handler, tls, limits),
+    clientErrorHandler: clientErrorHandler(tls !== undefined),
     bodyLimit: o.bodyLimit ?? 256 * 1024,
-    // A client that trickles its request must not hold a socket forever.
-    requestTimeout: 30_000,
     logger: false,
     genReqId: () => randomUUID(),
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
   }) as unknown as FastifyInstance;
 
+  const headers = securityHeaders(tls !== undefined);
   app.addHook('onSend', async (req, reply) => {
     reply.header('x-ms-request-id', req.id);
     reply.header('x-ms-maa-service-version', SERVICE_VERSION);
+    for (const [k, v] of Object.entries(headers)) if (!reply.hasHeader(k)) reply.header(k, v);
   });
 
   // Every failure leaves in MAA's CloudError shape; bad input is a 4xx, never a 500 (docs/attestation.md §Errors).
@@ -181,6 +201,7 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
       policies.stop();
       clearInterval(keyTimer);
       await app.close();
+      await drafts.close();
     },
   };
 }

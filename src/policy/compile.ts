@@ -1,7 +1,8 @@
 import type { Action, ClaimProp, Condition, Expr, PolicyAst, PropCond, RelOp, Rule, SectionName } from './ast.js';
 import { ClaimSet, incomingClaimSet, ISSUER_POLICY, valuesEqual, valueTypeOf, type Claim, type EClaim } from './claims.js';
-import { PolicyError, PolicyRuntimeError } from './errors.js';
-import { ARITY, EMPTY, FUNCTIONS, jmesPathSyntaxError } from './functions.js';
+import { PolicyBudgetError, PolicyError, PolicyRuntimeError } from './errors.js';
+import { ARITY, EMPTY, FUNCTIONS, jmesPathSyntaxError, ParsedJson } from './functions.js';
+import { Meter, type EvaluationBudget } from './budget.js';
 
 export interface PolicyDecision {
   permitted: boolean;
@@ -12,6 +13,8 @@ export interface PolicyDecision {
   /** Indexes into `CompiledPolicy.rules` of every rule whose conditions held, in evaluation order. */
   matchedRules: number[];
   denyReason?: string;
+  /** The evaluation ran out of its budget (steps or time) before it could decide; `denyReason` says where. */
+  exhausted?: boolean;
 }
 
 export interface RuleInfo { section: SectionName; line: number; column: number; action: Action['kind'] }
@@ -22,22 +25,17 @@ export interface CompiledPolicy {
   rules: RuleInfo[];
   warnings: { message: string; line: number; column: number }[];
   /** Evidence claims: a Claim array, or a `{type: value}` map (issuer AttestationService either way). */
-  evaluate(claims: readonly Claim[] | Readonly<Record<string, unknown>>): PolicyDecision;
+  evaluate(claims: readonly Claim[] | Readonly<Record<string, unknown>>, budget?: EvaluationBudget): PolicyDecision;
 }
 
-type Env = EClaim[];
+/** The claims bound by a rule's conditions, by slot, and the evaluation's meter. */
+type Env = EClaim[] & { meter: Meter };
 type ValFn = (env: Env) => unknown;
 type Pred = (c: EClaim, env: Env) => boolean;
 
 interface CCond { slot: number; negated: boolean; typeKey?: string; preds: Pred[] }
 interface CAction { kind: Action['kind']; make?: (env: Env) => EClaim | null }
 interface CRule { index: number; section: SectionName; conds: CCond[]; slots: number; action: CAction; where: string }
-
-/**
- * An issue/add rule fires once per combination of bound claims (docs/policy.md §Joins); the join is bounded so a hostile
- * policy cannot run forever.
- */
-const MAX_STEPS = 1_000_000;
 
 /**
  * What each section's actions can do (MS docs policy-version-1-0, docs/policy.md §Sections): authorization rules "can be
@@ -143,9 +141,16 @@ class RuleCompiler {
           const bad = typeof q !== 'string' || q === '' ? 'the query must be a non-empty string' : jmesPathSyntaxError(q);
           if (bad !== null) this.semantic(`JmesPath query: ${bad}`, e.args[1].pos, 'a JMESPath query');
         }
-        const args = e.args.map((a) => this.expr(a));
+        // A JSON text literal is parsed here, once, not at every call (docs/attestation-limits.md).
+        const first = e.args[0];
+        const parsed = (e.name === 'JmesPath' || e.name === 'JsonToClaimValue') && first?.kind === 'lit' && typeof first.value === 'string' ? ParsedJson.of(first.value) : null;
+        const args = e.args.map((a, i) => (i === 0 && parsed !== null ? () => parsed : this.expr(a)));
         const f = FUNCTIONS[e.name];
-        return (env) => f(args.map((a) => a(env)));
+        const name = e.name;
+        return (env) => {
+          env.meter.charge(1, name);
+          return f(args.map((a) => a(env)), env.meter);
+        };
       }
     }
   }
@@ -310,12 +315,13 @@ function lint(rules: Rule[]): PolicyAst['warnings'] {
 
 function makeEvaluator(sections: Record<SectionName, CRule[]>, legacy: boolean): CompiledPolicy['evaluate'] {
   const none: EClaim[] = [];
-  return (input) => {
+  return (input, budget) => {
+    const meter = new Meter(budget);
+    const newEnv = (slots: number): Env => Object.assign(new Array<EClaim>(slots), { meter });
     const incoming = incomingClaimSet(input, legacy);
     const outgoing = new ClaimSet();
     const props = new ClaimSet();
     const matchedRules: number[] = [];
-    let steps = 0;
 
     /** Depth-first join over the conditions; `found` returns true to stop. */
     const solve = (rule: CRule, k: number, env: Env, found: (env: Env) => boolean): boolean => {
@@ -324,7 +330,7 @@ function makeEvaluator(sections: Record<SectionName, CRule[]>, legacy: boolean):
       const cands = cond.typeKey === undefined ? incoming.list : incoming.byType.get(cond.typeKey) ?? none;
       const preds = cond.preds;
       for (let i = 0; i < cands.length; i++) {
-        if (++steps > MAX_STEPS) throw new PolicyRuntimeError(`${rule.where}: too many claim combinations (over ${MAX_STEPS})`);
+        meter.charge(1, rule.where);
         const c = cands[i];
         let ok = true;
         for (let j = 0; j < preds.length; j++) if (!preds[j](c, env)) { ok = false; break; }
@@ -338,14 +344,14 @@ function makeEvaluator(sections: Record<SectionName, CRule[]>, legacy: boolean):
       return cond.negated ? solve(rule, k + 1, env, found) : false;
     };
 
-    const holds = (rule: CRule): boolean => solve(rule, 0, new Array<EClaim>(rule.slots), () => true);
+    const holds = (rule: CRule): boolean => solve(rule, 0, newEnv(rule.slots), () => true);
 
     /** Every claim the rule's action makes, one per combination of bound claims, applied after the join. */
     const produce = (rule: CRule): EClaim[] | null => {
       const made: EClaim[] = [];
       let fired = false;
       const make = rule.action.make!;
-      solve(rule, 0, new Array<EClaim>(rule.slots), (env) => {
+      solve(rule, 0, newEnv(rule.slots), (env) => {
         fired = true;
         const c = make(env);
         if (c !== null) made.push(c);
@@ -367,8 +373,9 @@ function makeEvaluator(sections: Record<SectionName, CRule[]>, legacy: boolean):
       }
     };
 
-    const decision = (permitted: boolean, denyReason?: string): PolicyDecision => ({
+    const decision = (permitted: boolean, denyReason?: string, exhausted = false): PolicyDecision => ({
       permitted,
+      ...(exhausted ? { exhausted } : {}),
       // Claims made by actions are fresh objects of this evaluation, so they are handed out as they are.
       issuedClaims: permitted ? outgoing.list : [],
       issuedProperties: props.list,
@@ -392,6 +399,7 @@ function makeEvaluator(sections: Record<SectionName, CRule[]>, legacy: boolean):
       return decision(true);
     } catch (e) {
       // Evaluation never throws: a failing rule fails the attestation (docs/policy.md §Function errors), it does not crash the caller.
+      if (e instanceof PolicyBudgetError) return decision(false, e.message, true);
       if (e instanceof PolicyRuntimeError) return decision(false, e.message);
       return decision(false, `policy evaluation failed: ${e instanceof Error ? e.message : String(e)}`);
     }

@@ -30,7 +30,14 @@ export class PolicyError extends ConfkubeError {
  * attestation). The evaluator turns it into a denial; it never escapes `evaluate`.
  */
 export class PolicyRuntimeError extends ConfkubeError {
+  constructor(message: string, code = 'ERR_POLICY_RUNTIME') {
+    super(code, message);
+  }
+}
+
+/** An evaluation ran out of its budget (steps or time, src/policy/budget.ts): `evaluate` reports it as `exhausted`. */
+export class PolicyBudgetError extends PolicyRuntimeError {
   constructor(message: string) {
-    super('ERR_POLICY_RUNTIME', message);
+    super(message, 'ERR_POLICY_BUDGET');
   }
 }

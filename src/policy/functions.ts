@@ -2,6 +2,7 @@ import jmespath from 'jmespath';
 import type { FunctionName } from './ast.js';
 import { valuesEqual } from './claims.js';
 import { PolicyRuntimeError } from './errors.js';
+import { jsonNodes, type Meter } from './budget.js';
 
 /** `JsonToClaimValue` of JSON `null`: an empty value, so the issue/add that receives it does nothing (docs/policy.md §Functions). */
 export const EMPTY: unique symbol = Symbol('empty claim value');
@@ -27,8 +28,29 @@ export function jmesPathSyntaxError(query: string): string | null {
   }
 }
 
-function jsonInput(v: unknown, fn: string): unknown {
+/** A JSON text literal of the policy, parsed once when the policy is compiled; `nodes` is what reading it costs. */
+export class ParsedJson {
+  constructor(readonly value: unknown, readonly nodes: number) {}
+
+  /** The literal parsed, or null when it is not JSON text (the call then fails when it runs, as before parsing). */
+  static of(text: string): ParsedJson | null {
+    try {
+      const value: unknown = JSON.parse(text);
+      return new ParsedJson(value, jsonNodes(value, Number.MAX_SAFE_INTEGER));
+    } catch {
+      return null;
+    }
+  }
+}
+
+function jsonInput(v: unknown, fn: string, m: Meter): unknown {
+  if (v instanceof ParsedJson) {
+    m.charge(v.nodes, fn);
+    return v.value;
+  }
   if (typeof v === 'string') {
+    // Parsing costs about one step per 16 characters; the parsed document has fewer nodes than that.
+    m.charge(Math.ceil(v.length / 16), fn);
     try {
       return JSON.parse(v);
     } catch {
@@ -36,7 +58,10 @@ function jsonInput(v: unknown, fn: string): unknown {
     }
   }
   // Evidence kept as JSON (x-ms-runtime, sets) is queried as is.
-  if (v !== null && typeof v === 'object') return v;
+  if (v !== null && typeof v === 'object') {
+    m.charge(jsonNodes(v, m.left), fn);
+    return v;
+  }
   throw new PolicyRuntimeError(`${fn}: expected JSON text, got ${describe(v)}`);
 }
 
@@ -46,39 +71,48 @@ function asSet(v: unknown, fn: string): unknown[] {
   throw new PolicyRuntimeError(`${fn}: expected a set, got ${describe(v)}`);
 }
 
-/** The 1.2 functions (docs/policy.md §Functions, MS docs claim-rule-functions). Errors fail the attestation (docs/policy.md §Function errors). */
-export const FUNCTIONS: Record<FunctionName, (args: unknown[]) => unknown> = {
-  JmesPath([json, query]) {
+/**
+ * The 1.2 functions (docs/policy.md §Functions, MS docs claim-rule-functions). Errors fail the attestation
+ * (docs/policy.md §Function errors). Each call is charged to the evaluation's meter for the JSON it reads and the
+ * elements it compares.
+ */
+export const FUNCTIONS: Record<FunctionName, (args: unknown[], m: Meter) => unknown> = {
+  JmesPath([json, query], m) {
     if (typeof query !== 'string' || query === '') throw new PolicyRuntimeError(`JmesPath: the query must be a non-empty string, got ${describe(query)}`);
     if (json === '') throw new PolicyRuntimeError('JmesPath: the JSON argument is empty');
-    const doc = jsonInput(json, 'JmesPath');
+    const doc = jsonInput(json, 'JmesPath', m);
     let r: unknown;
     try {
       r = jmespath.search(doc, query);
     } catch (e) {
       throw new PolicyRuntimeError(`JmesPath: ${(e as Error).message}`);
     }
+    // A query can return the document many times over ([@, @] | [@, @] | …): counted before it is serialised.
+    m.charge(jsonNodes(r, m.left), 'JmesPath');
     // MAA returns JSON text; JsonToClaimValue turns it into a claim value.
     return JSON.stringify(r ?? null);
   },
-  JsonToClaimValue([json]) {
-    const v = jsonInput(json, 'JsonToClaimValue');
+  JsonToClaimValue([json], m) {
+    const v = jsonInput(json, 'JsonToClaimValue', m);
     return toClaimValue(v);
   },
-  IsSubsetOf([a, b]) {
+  IsSubsetOf([a, b], m) {
     const sa = asSet(a, 'IsSubsetOf'), sb = asSet(b, 'IsSubsetOf');
+    m.charge(sa.length * sb.length, 'IsSubsetOf');
     return sa.every((x) => sb.some((y) => valuesEqual(x, y)));
   },
-  AppendString([a, b]) {
+  AppendString([a, b], m) {
     if (typeof a !== 'string' || typeof b !== 'string') throw new PolicyRuntimeError(`AppendString: expected two strings, got ${describe(a)} and ${describe(b)}`);
+    m.charge(Math.ceil((a.length + b.length) / 64), 'AppendString');
     return a + b;
   },
   NegateBool([b]) {
     if (typeof b !== 'boolean') throw new PolicyRuntimeError(`NegateBool: expected a Boolean, got ${describe(b)}`);
     return !b;
   },
-  ContainsOnlyValue([set, v]) {
+  ContainsOnlyValue([set, v], m) {
     const s = asSet(set, 'ContainsOnlyValue');
+    m.charge(s.length, 'ContainsOnlyValue');
     return s.length > 0 && s.every((x) => valuesEqual(x, v));
   },
 };

@@ -5,7 +5,8 @@
  */
 export type { Claim } from './claims.js';
 export { ISSUER_SERVICE, ISSUER_POLICY, LEGACY_ALIASES } from './claims.js';
-export { PolicyError, PolicyRuntimeError } from './errors.js';
+export { PolicyError, PolicyRuntimeError, PolicyBudgetError } from './errors.js';
+export { DEFAULT_MAX_STEPS, type EvaluationBudget } from './budget.js';
 export type { CompiledPolicy, PolicyDecision, RuleInfo } from './compile.js';
 export { compilePolicy, checkPolicy, type CompileOptions } from './compile-policy.js';
 export { policyHash } from './hash.js';

@@ -24,7 +24,7 @@ test('simulation mode: a simulated quote attests, its token says so; with simula
   const offWarnings: string[] = [];
   const off = await startService({ warn: (m) => offWarnings.push(m) });
   assert.equal(warnings.filter((w) => /simulation mode is ON/.test(w)).length, 1, 'a warning at start');
-  assert.deepEqual(offWarnings, [], 'simulation is off unless turned on');
+  assert.deepEqual(offWarnings.filter((w) => /simulation/.test(w)), [], 'simulation is off unless turned on');
   try {
     const [a] = await runClient(on, [{ op: 'attest', quote: join(dir, 'quote.bin'), runtime: runtime.toString('hex') }]);
     assert.equal(a.ok, true, a.message);

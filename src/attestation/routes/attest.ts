@@ -6,20 +6,21 @@ import { AttestationError, badRequest, cloudError } from '../errors.js';
 import { ATTESTATION_TYPES, type AttestationType } from '../policies.js';
 import type { RuntimeInput } from '../claims.js';
 import { requireJson } from './content-type.js';
+import { jsonDeeperThan, MAX_DATA_CHARS, MAX_EVIDENCE_CHARS, MAX_JSON_DEPTH, MAX_POLICY_CHARS } from '../request-limits.js';
 
 const dataSchema = {
   type: 'object',
-  properties: { data: { type: 'string' }, dataType: { type: 'string' } },
+  properties: { data: { type: 'string', maxLength: MAX_DATA_CHARS }, dataType: { type: 'string', maxLength: 16 } },
 } as const;
 
 /** MAA's AttestSgxEnclaveRequest / AttestOpenEnclaveRequest (docs/attestation.md §Attest request), with the pre-GA capitalised aliases. */
 const bodySchema = {
   type: 'object',
   properties: {
-    quote: { type: 'string' }, report: { type: 'string' }, Quote: { type: 'string' },
+    quote: { type: 'string', maxLength: MAX_EVIDENCE_CHARS }, report: { type: 'string', maxLength: MAX_EVIDENCE_CHARS }, Quote: { type: 'string', maxLength: MAX_EVIDENCE_CHARS },
     runtimeData: dataSchema, initTimeData: dataSchema,
-    EnclaveHeldData: { type: 'string' },
-    draftPolicyForAttestation: { type: 'string' },
+    EnclaveHeldData: { type: 'string', maxLength: MAX_DATA_CHARS },
+    draftPolicyForAttestation: { type: 'string', maxLength: MAX_POLICY_CHARS },
     nonce: { type: 'string', maxLength: 1024 },
   },
 } as const;
@@ -40,11 +41,15 @@ function dataInput(v: { data?: string; dataType?: string } | undefined, field: s
   const dt = v.dataType === undefined || v.dataType === '' ? 'Binary' : v.dataType;
   if (dt === 'Binary') return { data, dataType: 'Binary' };
   if (dt === 'JSON') {
+    let json: unknown;
     try {
-      return { data, dataType: 'JSON', json: JSON.parse(Buffer.from(data).toString('utf8')) };
+      json = JSON.parse(Buffer.from(data).toString('utf8'));
     } catch (e) {
       throw badRequest(`${field}: dataType JSON but the data is not JSON (${(e as Error).message})`);
     }
+    // Claims, policies and the token walk this document recursively.
+    if (jsonDeeperThan(json, MAX_JSON_DEPTH)) throw badRequest(`${field}.data: JSON nested deeper than ${MAX_JSON_DEPTH} levels`);
+    return { data, dataType: 'JSON', json };
   }
   throw badRequest(`${field}.dataType: ${JSON.stringify(dt)} is neither "Binary" nor "JSON"`);
 }

@@ -19,7 +19,6 @@ export function discoveryRoutes(app: FastifyInstance, ctx: ServiceContext): void
   app.get('/.well-known/openid-configuration', { schema: { response: { 200: { type: 'object', additionalProperties: true } } } }, async () => ({
     response_types_supported: ['token', 'none'],
     id_token_signing_alg_values_supported: ['RS256'],
-    revocation_endpoint: `${ctx.baseUrl}/revoke`,
     issuer: ctx.baseUrl,
     jwks_uri: `${ctx.baseUrl}/certs`,
     claims_supported: ['cnf', 'nonce', 'x-ms-ver', 'x-ms-attestation-type', 'x-ms-policy-hash', 'x-ms-policy-signer', 'x-ms-sgx-is-debuggable',
