@@ -136,7 +136,7 @@ test('tokens and policy answers are no-store, nosniff and HSTS; the OpenID docum
     const quote = readFileSync(REAL_CASE.quote).toString('base64url');
     const answers = [
       await request(r, 'POST', '/attest/SgxEnclave?api-version=2022-08-01', JSON.stringify({ quote }), { 'content-type': 'application/json' }),
-      await request(r, 'GET', '/policies/SgxEnclave?api-version=2022-08-01', undefined, { authorization: 'Bearer test-admin-token' }),
+      await request(r, 'GET', '/policies/SgxEnclave?api-version=2022-08-01', undefined, { authorization: 'Bearer test-admin-token-0123456789abcdef' }),
       await request(r, 'POST', '/attest/SgxEnclave?api-version=2022-08-01', JSON.stringify({ quote: 'x' }), { 'content-type': 'application/json' }),
     ];
     assert.equal(answers[0].status, 200, answers[0].text);

@@ -23,7 +23,7 @@ test('starting with the default policy says so in one line; with a policy set, n
   try {
     assert.equal(warnings.filter((w) => DEFAULT_LINE.test(w)).length, 1, warnings.join('\n'));
     for (const t of ['SgxEnclave', 'OpenEnclave']) {
-      const put = await request(r, 'PUT', `/policies/${t}?api-version=2022-08-01`, unsecuredPolicyJws(STRICT), { 'content-type': 'text/plain', authorization: 'Bearer test-admin-token' });
+      const put = await request(r, 'PUT', `/policies/${t}?api-version=2022-08-01`, unsecuredPolicyJws(STRICT), { 'content-type': 'text/plain', authorization: 'Bearer test-admin-token-0123456789abcdef' });
       assert.equal(put.status, 200, put.text);
     }
   } finally {

@@ -21,7 +21,7 @@ export async function startHardened(o: Partial<ServiceOptions> = {}): Promise<Ru
   const svc = await createAttestationService({
     baseUrl: url, store, engine: policyEngine, tls,
     collateral: { directory: REAL_CASE.collateral }, verifyAt: () => REAL_CASE.nowMs,
-    adminTokens: ['test-admin-token'], policyPollMs: 0, warn: () => undefined,
+    adminTokens: ['test-admin-token-0123456789abcdef'], policyPollMs: 0, warn: () => undefined,
     ...o,
   });
   await svc.app.listen({ host: '127.0.0.1', port });

@@ -12,11 +12,16 @@ const T = { timeout: 120_000 };
 const quote = readFileSync(REAL_CASE.quote).toString('base64url');
 const policyString = (s: string): string => `"${s.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
-/** ~45 KB: every 4-tuple of evidence claims (hundreds of thousands) runs a projection over a 5,000-element literal. */
-function joinOverLiteral(): string {
+/**
+ * ~45 KB: every `ways`-tuple of evidence claims (hundreds of thousands for 4) runs a projection over a 5,000-element
+ * literal. Six ways is beyond any machine's wall-time budget (the count grows as claims^6), so a test that needs the
+ * drafts still running when it looks does not depend on how fast the machine is.
+ */
+function joinOverLiteral(ways = 4): string {
   const literal = JSON.stringify(Array.from({ length: 5000 }, (_, i) => ({ a: i })));
+  const join = Array.from({ length: ways }, (_, i) => `c${i + 1}:[issuer=="AttestationService"]`).join(' && ');
   return `version=1.2; authorizationrules { => permit(); }; issuancerules {
-    c1:[issuer=="AttestationService"] && c2:[issuer=="AttestationService"] && c3:[issuer=="AttestationService"] && c4:[issuer=="AttestationService"]
+    ${join}
       => issue(type="x", value=JmesPath(${policyString(literal)}, "length([*].a)"));
   };`;
 }
@@ -43,7 +48,7 @@ test('GET /certs and a plain attestation are answered while hostile drafts are s
   const r = await startHardened({ policyBudget: { maxSteps: Number.MAX_SAFE_INTEGER, maxMs: 8000 }, draftPool: { workers: 2 } });
   try {
     let hostileDone = 0;
-    const hostile = Array.from({ length: 3 }, () => draft(r, joinOverLiteral()).then((res) => {
+    const hostile = Array.from({ length: 3 }, () => draft(r, joinOverLiteral(6)).then((res) => {
       hostileDone++;
       return res;
     }));
@@ -86,7 +91,7 @@ test('a draft stuck in one uninterruptible call is stopped with its thread; the 
 test('drafts beyond the queue are refused with 429 in the service error body', T, async () => {
   const r = await startHardened({ policyBudget: { maxSteps: Number.MAX_SAFE_INTEGER, maxMs: 3000 }, draftPool: { workers: 1, maxQueue: 1 } });
   try {
-    const answers = await Promise.all(Array.from({ length: 4 }, () => draft(r, joinOverLiteral())));
+    const answers = await Promise.all(Array.from({ length: 4 }, () => draft(r, joinOverLiteral(6))));
     const codes = answers.map((a) => `${a.status} ${JSON.parse(a.text).error?.code}`);
     assert.ok(codes.includes('429 TooManyRequests'), codes.join(', '));
     for (const a of answers.filter((x) => x.status !== 429)) assertBudgetRefusal(a);
@@ -98,7 +103,7 @@ test('drafts beyond the queue are refused with 429 in the service error body', T
 test('the policy in force is evaluated under the same step budget', T, async () => {
   const r = await startHardened({ policyBudget: { maxSteps: 1000 } });
   try {
-    const put = await request(r, 'PUT', '/policies/SgxEnclave?api-version=2022-08-01', unsecuredPolicyJws(joinOverLiteral()), { 'content-type': 'text/plain', authorization: 'Bearer test-admin-token' });
+    const put = await request(r, 'PUT', '/policies/SgxEnclave?api-version=2022-08-01', unsecuredPolicyJws(joinOverLiteral()), { 'content-type': 'text/plain', authorization: 'Bearer test-admin-token-0123456789abcdef' });
     assert.ok(put.status === 200, put.text);
     const res = await request(r, 'POST', '/attest/SgxEnclave?api-version=2022-08-01', JSON.stringify({ quote }), { 'content-type': 'application/json' });
     assert.equal(res.status, 400, res.text);

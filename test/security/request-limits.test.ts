@@ -68,7 +68,7 @@ test('oversized fields: 400 naming the field', async () => {
 test('a policy upload larger than the cap is refused with 400 InvalidPolicy', async () => {
   const { unsecuredPolicyJws } = await import('../../src/attestation/index.js');
   const text = `version=1.0; authorizationrules { => permit(); }; // ${'x'.repeat(64 * 1024)}`;
-  const res = await request(r, 'PUT', '/policies/SgxEnclave?api-version=2022-08-01', unsecuredPolicyJws(text), { 'content-type': 'text/plain', authorization: 'Bearer test-admin-token' });
+  const res = await request(r, 'PUT', '/policies/SgxEnclave?api-version=2022-08-01', unsecuredPolicyJws(text), { 'content-type': 'text/plain', authorization: 'Bearer test-admin-token-0123456789abcdef' });
   assert.equal(res.status, 400, res.text);
   assert.equal(res.json().error.code, 'InvalidPolicy');
   assert.match(res.json().error.message, /more than 65536/);
