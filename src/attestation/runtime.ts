@@ -1,13 +1,13 @@
 import type { AttestationStore, ClaimMap, PolicyEngine, PolicyOutcome } from './deps.js';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { openStore, type Store } from '../store/index.js';
+import { openStore, type OpenStoreOptions, type Store } from '../store/index.js';
 import { compilePolicy, DEFAULT_POLICIES, type Claim } from '../policy/index.js';
 import { createPlatform, loadPlatform, writePlatform, PLATFORM_FILE, type SimPlatform } from '../sim/index.js';
 
 /** The production store (src/store) by URL: `sqlite:/path/file.db`, a bare path, or `postgres://…`. */
-export async function openServiceStore(url: string): Promise<AttestationStore> {
-  const store: Store = await openStore(url);
+export async function openServiceStore(url: string, o: OpenStoreOptions = {}): Promise<AttestationStore> {
+  const store: Store = await openStore(url, o);
   return store;
 }
 

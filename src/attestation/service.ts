@@ -16,6 +16,12 @@ import { discoveryRoutes } from './routes/discovery.js';
 import { pccsRoutes } from './routes/pccs.js';
 import { policyRoutes } from './routes/policies.js';
 import { KeyReleaseError, keyReleaseRoutes, type ReleasableKey } from '../keyrelease/index.js';
+import type { KeyProtector } from '../store/sealed-key.js';
+import { ConfkubeError } from '../lib/errors.js';
+import { healthRoutes, isStoreUnavailable, StoreHealth } from './store-health.js';
+import { checkSimulationMark } from './simulation-mark.js';
+import { keyScheduleMetrics } from './key-metrics.js';
+import { KEY_RELOAD_MS } from './keyring.js';
 
 export interface ServiceOptions {
   /** Canonical public base URL, no trailing slash: `iss`, `jku` prefix, OpenID issuer, signing cert CN (spec §1). */
@@ -42,6 +48,12 @@ export interface ServiceOptions {
   releasableKeys?: ReleasableKey[];
   /** Collect process metrics (off in tests that build many services). */
   defaultMetrics?: boolean;
+  /** Seals the signing keys in the store (docs/key-protection.md): they are never stored in plaintext. */
+  keyProtector: KeyProtector;
+  /** Names the store in messages (URL without password); default its kind. */
+  storeName?: string;
+  /** Outage start and end lines, key retirements (default: stderr, like warn). */
+  log?: (msg: string) => void;
 }
 
 export interface AttestationService {
@@ -69,30 +81,36 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
   const baseUrl = normaliseBaseUrl(o.baseUrl);
   const now = o.now ?? Date.now;
   const warn = o.warn ?? ((m: string) => process.stderr.write(`confkube: WARNING: ${m}\n`));
+  const log = o.log ?? o.warn ?? ((m: string) => process.stderr.write(`confkube: ${m}\n`));
   await o.store.migrate();
-  const keyring = new Keyring(o.store, baseUrl, now);
+  await checkSimulationMark(o.store, o.collateral.simulated !== undefined, o.storeName ?? o.store.kind);
+  const metrics = new ServiceMetrics(o.defaultMetrics ?? false);
+  // Every store call the service makes reports to the health monitor (503s, /readyz, one log line per outage).
+  const health = new StoreHealth(o.store, { registry: metrics.registry, now: Date.now, log });
+  const store = health.wrap();
+  const keyring = new Keyring(store, baseUrl, now, { protector: o.keyProtector, log });
   await keyring.init();
-  // Replicas pick up keys rotated by another process.
+  keyScheduleMetrics(metrics.registry, keyring);
+  // Replicas pick up keys rotated by another process (published before they sign: keyring.ts).
   const keyTimer = setInterval(() => {
     keyring.reload().catch(() => undefined);
-  }, 10_000);
+  }, KEY_RELOAD_MS);
   keyTimer.unref();
-  const policies = new PolicyBook(o.store, o.engine);
+  const policies = new PolicyBook(store, o.engine);
   await policies.init(o.policyPollMs ?? 250);
-  const collateral = new CollateralCache(o.store, o.collateral, o.verifyAt ?? now);
+  const collateral = new CollateralCache(store, o.collateral, o.verifyAt ?? now);
   await collateral.init();
-  if (o.policySigners?.length && (await o.store.listPolicyCertificates()).length === 0) {
+  if (o.policySigners?.length && (await store.listPolicyCertificates()).length === 0) {
     for (const pem of o.policySigners) {
       const c = new X509Certificate(pem);
-      await o.store.addPolicyCertificate({ thumbprint: thumbprint(c), certificatePem: c.toString(), addedAt: now() });
+      await store.addPolicyCertificate({ thumbprint: thumbprint(c), certificatePem: c.toString(), addedAt: now() });
     }
   }
   if (o.collateral.simulated) {
     warn('simulation mode is ON: quotes from the simulated SGX platform are trusted and their tokens carry "x-ms-sgx-is-simulated": true. Never use this in production.');
   }
-  const metrics = new ServiceMetrics(o.defaultMetrics ?? false);
   const ctx: ServiceContext = {
-    baseUrl, now, store: o.store, engine: o.engine, keyring, policies, collateral, metrics,
+    baseUrl, now, store, engine: o.engine, keyring, policies, collateral, metrics,
     attester: new Attester({ baseUrl, now, verifyAt: o.verifyAt ?? now, keyring, policies, engine: o.engine, collateral, simulationEnabled: o.collateral.simulated !== undefined }),
     adminTokens: o.adminTokens ?? [],
     isolated: (o.policySigners?.length ?? 0) > 0,
@@ -115,6 +133,10 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
 
   // Every failure leaves in MAA's CloudError shape; bad input is a 4xx, never a 500 (STYLE.md "Errors").
   app.setErrorHandler((err: FastifyError | AttestationError | Error, _req, reply) => {
+    // The database is away: 503 + Retry-After, logged once per outage by the monitor, never a stack per request.
+    if (isStoreUnavailable(err) || (!health.isUp && !(err instanceof ConfkubeError) && (err as FastifyError).statusCode === undefined)) {
+      return reply.code(503).header('retry-after', String(health.retryAfterS)).send(health.unavailableBody());
+    }
     if (err instanceof AttestationError || err instanceof KeyReleaseError) return reply.code(err.status).send(cloudError(err.maaCode, err.message));
     if (err instanceof CollateralUnavailableError) return reply.code(400).send(cloudError('CollateralUnavailable', err.message));
     const fe = err as FastifyError;
@@ -142,14 +164,20 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
     audit: async (r) => {
       const c = r.claims ?? {};
       const str = (k: string): string | null => (typeof c[k] === 'string' ? (c[k] as string) : null);
-      await o.store.appendAudit({
+      await store.appendAudit({
         time: now(), clientAddress: r.clientAddress, attestationType: `keyrelease/${r.name}`, mrEnclave: str('x-ms-sgx-mrenclave'), mrSigner: str('x-ms-sgx-mrsigner'),
         tcbStatus: str('x-ms-sgx-tcb-status'), decision: r.decision, policyHash: str('x-ms-policy-hash'), tokenId: str('jti'), simulated: c['x-ms-sgx-is-simulated'] === true, reason: r.reason,
       });
     },
   });
+  healthRoutes(app, health);
   app.get('/metrics', async (_req, reply) => {
-    for (const r of await o.store.listCollateral()) {
+    // During a store outage /metrics still answers (confkube_store_up 0), with the collateral gauges as last read.
+    const records = await store.listCollateral().catch((e: unknown) => {
+      if (isStoreUnavailable(e)) return [];
+      throw e;
+    });
+    for (const r of records) {
       metrics.collateralAge.set({ key: r.key }, (now() - r.fetchedAt) / 1000);
       if (r.nextUpdate !== null) metrics.collateralNextUpdate.set({ key: r.key }, (r.nextUpdate - now()) / 1000);
     }
@@ -162,6 +190,7 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
     app, ctx,
     async close() {
       policies.stop();
+      health.stop();
       clearInterval(keyTimer);
       await app.close();
     },

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { REAL_CASE, freePort } from './harness.js';
+import { REAL_CASE, TEST_KEK_HEX, freePort } from './harness.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -19,7 +19,7 @@ export async function startServeProcess(o: { store: string; tlsKey: string; tlsC
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve',
     '--listen', `127.0.0.1:${port}`, '--base-url', o.baseUrl ?? url, '--store', o.store, '--tls-key', o.tlsKey, '--tls-cert', o.tlsCert,
     '--collateral', REAL_CASE.collateral, '--verify-at', new Date(REAL_CASE.nowMs).toISOString(), '--admin-token', 'test-admin-token'],
-  { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CONFKUBE_KEK: TEST_KEK_HEX } });
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
   await new Promise<void>((resolve, reject) => {
