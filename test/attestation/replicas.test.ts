@@ -64,6 +64,8 @@ test('three `confkube serve` processes started together on an empty PostgreSQL: 
   writeFileSync(join(dir, 'tls.crt'), t.cert);
   const procs = await Promise.all(Array.from({ length: 3 }, () => startServeProcess({ store: url, tlsKey: join(dir, 'tls.key'), tlsCert: join(dir, 'tls.crt'), baseUrl: 'https://attest.confkube.test' })));
   try {
+    // The start-up line names the address bound and the public base URL apart.
+    for (const p of procs) assert.equal(p.banner, `confkube attestation service listening on ${p.url}; base URL (token iss, jku) https://attest.confkube.test\n`);
     const store = await openServiceStore(url);
     try {
       const rows = await store.listSigningKeys();

@@ -8,6 +8,8 @@ export interface ServeProcess {
   /** Where it listens (the canonical base URL may differ). */
   url: string;
   child: ChildProcess;
+  /** What it printed when it started listening. */
+  banner: string;
   stop(): Promise<void>;
   kill9(): Promise<void>;
 }
@@ -22,17 +24,17 @@ export async function startServeProcess(o: { store: string; tlsKey: string; tlsC
   { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CONFKUBE_KEK: TEST_KEK_HEX } });
   let err = '';
   child.stderr!.on('data', (d) => (err += d));
+  let out = '';
   await new Promise<void>((resolve, reject) => {
-    let out = '';
     child.stdout!.on('data', (d) => {
       out += d;
-      if (out.includes('listening on')) resolve();
+      if (out.includes('listening on') && out.includes('\n')) resolve();
     });
     child.once('exit', (code) => reject(new Error(`confkube serve exited ${code}: ${err}`)));
   });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   return {
-    url, child,
+    url, child, banner: out,
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
       await exited;
