@@ -142,13 +142,15 @@ test('a stored policy that does not compile refuses attestations with a reason i
   }
 });
 
-test('replicas that start together on an empty store each publish every key, so any token verifies against any JWKS', async () => {
+test('replicas that start together on an empty store share one signing key, so any token verifies against any JWKS', async () => {
   const store = new MemoryStore();
   const [a, b] = await Promise.all([startService({ store }), startService({ store })]);
   try {
     const kids = async (r: Running) => new Set((await request(r, 'GET', '/certs')).json().keys.map((k: { kid: string }) => k.kid));
     const ta = headerOf(await attest(a)).kid;
     const tb = headerOf(await attest(b)).kid;
+    assert.equal(store.keys.length, 1);
+    assert.equal(ta, tb);
     for (const r of [a, b]) {
       const published = await kids(r);
       assert.ok(published.has(ta) && published.has(tb), `${r.url} publishes ${[...published]} but tokens use ${ta} and ${tb}`);

@@ -6,29 +6,16 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { REAL_CASE, request, startService, testKeyProtector, type Running } from './helpers/harness.js';
 import { startServeProcess } from './helpers/serve-process.js';
 import { createSigningKey, createTlsCertificate } from '../../src/attestation/index.js';
 import { openServiceStore } from '../../src/attestation/runtime.js';
-import { startPostgres, type TestPostgres } from '../helpers/postgres.js';
+import { startBackend, type Backend } from '../store/helpers/backends.js';
 
-let server: TestPostgres;
-let n = 0;
-before(async () => { server = await startPostgres(); });
-after(async () => { await server.stop(); });
-
-async function freshDatabase(): Promise<string> {
-  const name = `replicas_${process.pid}_${++n}`;
-  const admin = new pg.Client({ connectionString: server.url });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE ${name}`);
-  } finally {
-    await admin.end();
-  }
-  return server.url.replace(/\/postgres$/, `/${name}`);
-}
+let backend: Backend;
+before(async () => { backend = await startBackend('postgres'); });
+after(async () => { await backend.stop(); });
+const freshDatabase = (): Promise<string> => backend.freshUrl();
 
 const q64 = readFileSync(REAL_CASE.quote).toString('base64url');
 const kidOfToken = (t: string): string => JSON.parse(Buffer.from(t.split('.')[0]!, 'base64url').toString()).kid;
