@@ -11,6 +11,10 @@ import autocannon from 'autocannon';
 import { createAttestationService, createTlsCertificate, type AttestationStore, type PolicyEngine } from '../src/attestation/index.js';
 import { policyEngine, openServiceStore } from '../src/attestation/runtime.js';
 import { MemoryStore } from '../test/attestation/helpers/memory-store.js';
+import { AesGcmKeyProtector } from '../src/store/index.js';
+import { randomBytes } from 'node:crypto';
+
+const keyProtector = new AesGcmKeyProtector(randomBytes(32));
 
 const FIX = fileURLToPath(new URL('../test/fixtures/attestation/', import.meta.url));
 const QUOTE = readFileSync(join(FIX, 'quotes/automata_v3.bin'));
@@ -40,7 +44,7 @@ async function parts(dir: string): Promise<{ store: AttestationStore; engine: Po
 async function server(port: number, dir: string): Promise<void> {
   const tls = await createTlsCertificate(['127.0.0.1']);
   const { store, engine, storeName, engineName } = await parts(dir);
-  const svc = await createAttestationService({ baseUrl: `https://127.0.0.1:${port}`, store, engine, tls, collateral: { directory: COLLATERAL }, verifyAt: () => VERIFY_AT, policyPollMs: 250, warn: () => undefined });
+  const svc = await createAttestationService({ baseUrl: `https://127.0.0.1:${port}`, store, engine, keyProtector, tls, collateral: { directory: COLLATERAL }, verifyAt: () => VERIFY_AT, policyPollMs: 250, warn: () => undefined });
   await svc.app.listen({ host: '127.0.0.1', port });
   process.stdout.write(JSON.stringify({ ready: true, storeName, engineName }) + '\n');
 }
@@ -48,7 +52,7 @@ async function server(port: number, dir: string): Promise<void> {
 async function inProcess(seconds: number, dir: string): Promise<number> {
   mkdirSync(join(dir, 'anchor'), { recursive: true });
   const { store, engine } = await parts(join(dir, 'anchor'));
-  const svc = await createAttestationService({ baseUrl: 'https://127.0.0.1:1', store, engine, collateral: { directory: COLLATERAL }, verifyAt: () => VERIFY_AT, policyPollMs: 0, warn: () => undefined });
+  const svc = await createAttestationService({ baseUrl: 'https://127.0.0.1:1', store, engine, keyProtector, collateral: { directory: COLLATERAL }, verifyAt: () => VERIFY_AT, policyPollMs: 0, warn: () => undefined });
   const req = { type: 'SgxEnclave' as const, evidence: new Uint8Array(QUOTE) };
   for (let i = 0; i < 200; i++) await svc.ctx.attester.attest(req);
   let n = 0;

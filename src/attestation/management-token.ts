@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import { CompactSign } from 'jose';
+import { AesGcmKeyProtector } from '../store/sealed-key.js';
 import { b64std } from './base64.js';
 import { createSigningKey, loadSigningKey, type LoadedKey } from './signing-key.js';
 import { MANAGEMENT_TOKEN_LIFETIME_S, sortClaims, timeClaims } from './token.js';
@@ -23,7 +25,9 @@ export class ManagementSigner {
   constructor(private readonly baseUrl: string, private readonly now: () => number) {}
 
   async sign(body: Record<string, unknown>): Promise<string> {
-    this.key ??= createSigningKey(this.baseUrl, this.now()).then(loadSigningKey);
+    // Never stored: sealed under a key-encryption key that exists only in this process.
+    const protector = new AesGcmKeyProtector(randomBytes(32));
+    this.key ??= createSigningKey(this.baseUrl, this.now(), protector).then((r) => loadSigningKey(r, protector));
     const key = await this.key;
     const claims = { ...body, ...timeClaims(this.now(), MANAGEMENT_TOKEN_LIFETIME_S), iss: this.baseUrl, [CLAIM_TOKEN_USE]: 'policy-management' };
     return new CompactSign(encoder.encode(JSON.stringify(sortClaims(claims))))

@@ -1,17 +1,39 @@
-import type { AttestationStore, PolicyEngine } from './deps.js';
-import { policyEngine } from './policy-engine.js';
+import type { AttestationStore, ClaimMap, PolicyEngine, PolicyOutcome } from './deps.js';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { openStore, type Store } from '../store/index.js';
+import { openStore, type OpenStoreOptions, type Store } from '../store/index.js';
+import { compilePolicy, DEFAULT_POLICIES, type Claim } from '../policy/index.js';
 import { createPlatform, loadPlatform, writePlatform, PLATFORM_FILE, type SimPlatform } from '../sim/index.js';
 
 /** The production store (src/store) by URL: `sqlite:/path/file.db`, a bare path, or `postgres://…`. */
-export async function openServiceStore(url: string): Promise<AttestationStore> {
-  const store: Store = await openStore(url);
+export async function openServiceStore(url: string, o: OpenStoreOptions = {}): Promise<AttestationStore> {
+  const store: Store = await openStore(url, o);
   return store;
 }
 
-export { policyEngine } from './policy-engine.js';
+/** Issued claims as a map: a claim issued several times becomes an array (docs/policy.md §Issued claims). */
+function issuedToMap(claims: readonly Claim[]): ClaimMap {
+  const out: ClaimMap = {};
+  for (const c of claims) {
+    if (!(c.type in out)) out[c.type] = c.value;
+    else out[c.type] = Array.isArray(out[c.type]) ? [...(out[c.type] as unknown[]), c.value] : [out[c.type], c.value];
+  }
+  return out;
+}
+
+/** src/policy as the service's PolicyEngine: compile once, evaluate the `{type: value}` claim map. */
+export const policyEngine: PolicyEngine = {
+  defaultPolicy: (t) => DEFAULT_POLICIES[t as keyof typeof DEFAULT_POLICIES] ?? DEFAULT_POLICIES.SgxEnclave,
+  compile(text) {
+    const compiled = compilePolicy(text);
+    return {
+      evaluate(claims: ClaimMap): PolicyOutcome {
+        const d = compiled.evaluate(claims);
+        return { permit: d.permitted, issued: issuedToMap(d.issuedClaims), ...(d.denyReason ? { reason: d.denyReason } : {}) };
+      },
+    };
+  },
+};
 
 export async function loadPolicyEngine(): Promise<PolicyEngine> {
   return policyEngine;

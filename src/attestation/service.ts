@@ -22,6 +22,12 @@ import { KeyReleaseError, keyReleaseRoutes, type ReleasableKey } from '../keyrel
 import { defaultPoolOptions, PolicyPool, type PolicyPoolOptions } from './policy-pool.js';
 import type { PolicyBudget } from './deps.js';
 import { clientErrorHandler, createNodeServer, DEFAULT_CONNECTION_LIMITS, securityHeaders, type ConnectionLimits } from './http-server.js';
+import type { KeyProtector } from '../store/sealed-key.js';
+import { ConfkubeError } from '../lib/errors.js';
+import { healthRoutes, isStoreUnavailable, StoreHealth } from './store-health.js';
+import { checkSimulationMark } from './simulation-mark.js';
+import { keyScheduleMetrics } from './key-metrics.js';
+import { KEY_RELOAD_MS } from './keyring.js';
 
 export interface ServiceOptions {
   /** Canonical public base URL, no trailing slash: `iss`, `jku` prefix, OpenID issuer, signing cert CN (docs/attestation.md §Token). */
@@ -62,6 +68,12 @@ export interface ServiceOptions {
   policyBudget?: Partial<PolicyBudget>;
   /** The worker threads draft policies run on (policy-pool.ts). */
   draftPool?: Partial<Omit<PolicyPoolOptions, 'budget'>>;
+  /** Seals the signing keys in the store (docs/key-protection.md): they are never stored in plaintext. */
+  keyProtector: KeyProtector;
+  /** Names the store in messages (URL without password); default its kind. */
+  storeName?: string;
+  /** Outage start and end lines, key retirements (default: stderr, like warn). */
+  log?: (msg: string) => void;
 }
 
 export interface AttestationService {
@@ -89,25 +101,32 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
   const baseUrl = normaliseBaseUrl(o.baseUrl);
   const now = o.now ?? Date.now;
   const warn = o.warn ?? ((m: string) => process.stderr.write(`confkube: WARNING: ${m}\n`));
+  const log = o.log ?? o.warn ?? ((m: string) => process.stderr.write(`confkube: ${m}\n`));
   await o.store.migrate();
-  const keyring = new Keyring(o.store, baseUrl, now);
+  await checkSimulationMark(o.store, o.collateral.simulated !== undefined, o.storeName ?? o.store.kind);
+  const metrics = new ServiceMetrics(o.defaultMetrics ?? false);
+  // Every store call the service makes reports to the health monitor (503s, /readyz, one log line per outage).
+  const health = new StoreHealth(o.store, { registry: metrics.registry, now: Date.now, log });
+  const store = health.wrap();
+  const keyring = new Keyring(store, baseUrl, now, { protector: o.keyProtector, log });
   await keyring.init();
-  // Replicas pick up keys rotated by another process.
+  keyScheduleMetrics(metrics.registry, keyring);
+  // Replicas pick up keys rotated by another process (published before they sign: keyring.ts).
   const keyTimer = setInterval(() => {
     keyring.reload().catch(() => undefined);
-  }, 10_000);
+  }, KEY_RELOAD_MS);
   keyTimer.unref();
-  const policies = new PolicyBook(o.store, o.engine);
+  const policies = new PolicyBook(store, o.engine);
   await policies.init(o.policyPollMs ?? 250);
-  const collateral = new CollateralCache(o.store, o.collateral, o.verifyAt ?? now);
+  const collateral = new CollateralCache(store, o.collateral, o.verifyAt ?? now);
   await collateral.init();
   const admin = new AdminAuth(o.adminTokens ?? [], now, o.authThrottle);
-  const registeredSigners = await o.store.listPolicyCertificates();
+  const registeredSigners = await store.listPolicyCertificates();
   if (o.policySigners?.length && registeredSigners.length === 0) {
     for (const pem of o.policySigners) {
       const c = new X509Certificate(pem);
       checkValidity(c, now(), `policy signer ${c.subject.replace(/\n/g, ', ')}`);
-      await o.store.addPolicyCertificate({ thumbprint: thumbprint(c), certificatePem: c.toString(), addedAt: now() });
+      await store.addPolicyCertificate({ thumbprint: thumbprint(c), certificatePem: c.toString(), addedAt: now() });
     }
   } else if (!o.policySigners?.length && registeredSigners.length > 0) {
     warn(`isolated mode: the store holds ${registeredSigners.length} policy signer certificate(s); policy changes still need a JWS signed by one of them`);
@@ -121,13 +140,12 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
   if (o.collateral.simulated) {
     warn('simulation mode is ON: quotes from the simulated SGX platform are trusted and their tokens carry "x-ms-sgx-is-simulated": true. Never use this in production.');
   }
-  const metrics = new ServiceMetrics(o.defaultMetrics ?? false);
   const budget: PolicyBudget = { maxSteps: 1_000_000, maxMs: 1000, ...o.policyBudget };
   const drafts = new PolicyPool({ ...defaultPoolOptions(budget), ...o.draftPool });
   const ctx: ServiceContext = {
-    baseUrl, now, store: o.store, engine: o.engine, keyring, policies, collateral, metrics, drafts,
+    baseUrl, now, store, engine: o.engine, keyring, policies, collateral, metrics, drafts,
     attester: new Attester({ baseUrl, now, verifyAt: o.verifyAt ?? now, keyring, policies, engine: o.engine, collateral, simulationEnabled: o.collateral.simulated !== undefined, drafts, budget }),
-    admin, managementSigner: new ManagementSigner(baseUrl, now), signedRequests: new SignedRequestGuard(o.store, policies, now, o.requireBoundSignatures ?? false),
+    admin, managementSigner: new ManagementSigner(baseUrl, now), signedRequests: new SignedRequestGuard(store, policies, now, o.requireBoundSignatures ?? false),
   };
 
   const limits: ConnectionLimits = { ...DEFAULT_CONNECTION_LIMITS, ...o.connectionLimits };
@@ -152,6 +170,10 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
   // Every failure leaves in MAA's CloudError shape; bad input is a 4xx, never a 500 (docs/attestation.md §Errors).
   app.setErrorHandler((err: FastifyError | AttestationError | Error, _req, reply) => {
     if (err instanceof AttestationError && err.headers) reply.headers(err.headers);
+    // The database is away: 503 + Retry-After, logged once per outage by the monitor, never a stack per request.
+    if (isStoreUnavailable(err) || (!health.isUp && !(err instanceof ConfkubeError) && (err as FastifyError).statusCode === undefined)) {
+      return reply.code(503).header('retry-after', String(health.retryAfterS)).send(health.unavailableBody());
+    }
     if (err instanceof AttestationError || err instanceof KeyReleaseError) return reply.code(err.status).send(cloudError(err.maaCode, err.message));
     if (err instanceof CollateralUnavailableError) return reply.code(400).send(cloudError('CollateralUnavailable', err.message));
     const fe = err as FastifyError;
@@ -179,14 +201,20 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
     audit: async (r) => {
       const c = r.claims ?? {};
       const str = (k: string): string | null => (typeof c[k] === 'string' ? (c[k] as string) : null);
-      await o.store.appendAudit({
+      await store.appendAudit({
         time: now(), clientAddress: r.clientAddress, attestationType: `keyrelease/${r.name}`, mrEnclave: str('x-ms-sgx-mrenclave'), mrSigner: str('x-ms-sgx-mrsigner'),
         tcbStatus: str('x-ms-sgx-tcb-status'), decision: r.decision, policyHash: str('x-ms-policy-hash'), tokenId: str('jti'), simulated: c['x-ms-sgx-is-simulated'] === true, reason: r.reason,
       });
     },
   });
+  healthRoutes(app, health);
   app.get('/metrics', async (_req, reply) => {
-    for (const r of await o.store.listCollateral()) {
+    // During a store outage /metrics still answers (confkube_store_up 0), with the collateral gauges as last read.
+    const records = await store.listCollateral().catch((e: unknown) => {
+      if (isStoreUnavailable(e)) return [];
+      throw e;
+    });
+    for (const r of records) {
       metrics.collateralAge.set({ key: r.key }, (now() - r.fetchedAt) / 1000);
       if (r.nextUpdate !== null) metrics.collateralNextUpdate.set({ key: r.key }, (r.nextUpdate - now()) / 1000);
     }
@@ -199,6 +227,7 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
     app, ctx,
     async close() {
       policies.stop();
+      health.stop();
       clearInterval(keyTimer);
       await app.close();
       await drafts.close();

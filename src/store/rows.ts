@@ -1,5 +1,6 @@
 import type { AuditQuery, AuditRecord, CollateralRecord, PolicyCertRecord, PolicyRecord, SigningKeyRecord } from './types.js';
 import { StoreArgumentError } from './errors.js';
+import { isSealed } from './sealed-key.js';
 
 /**
  * Rows as both backends return them (snake_case columns) and the records the interface speaks.
@@ -19,7 +20,7 @@ function strOrNull(v: unknown): string | null {
 
 export function signingKeyFromRow(r: Row): SigningKeyRecord {
   return {
-    kid: r.kid as string, privateKeyPem: r.private_key_pem as string, certificatePem: r.certificate_pem as string,
+    kid: r.kid as string, sealedPrivateKey: r.sealed_private_key as string, certificatePem: r.certificate_pem as string,
     createdAt: ms(r.created_at), activeFrom: ms(r.active_from), retiredAt: msOrNull(r.retired_at),
   };
 }
@@ -68,11 +69,17 @@ export function checkString(what: string, v: unknown, nullable = false): void {
 export function checkSigningKey(k: SigningKeyRecord): void {
   checkString('signing key kid', k.kid);
   if (k.kid === '') throw new StoreArgumentError('signing key kid is empty');
-  checkString(`signing key ${k.kid} privateKeyPem`, k.privateKeyPem);
+  checkSealed(`signing key ${k.kid} sealedPrivateKey`, k.sealedPrivateKey);
   checkString(`signing key ${k.kid} certificatePem`, k.certificatePem);
   checkTime(`signing key ${k.kid} createdAt`, k.createdAt);
   checkTime(`signing key ${k.kid} activeFrom`, k.activeFrom);
   checkTime(`signing key ${k.kid} retiredAt`, k.retiredAt, true);
+}
+
+/** A private key reaches the store only sealed (sealed-key.ts): a plaintext one is a caller's bug, refused before it is written. */
+export function checkSealed(what: string, v: unknown): void {
+  checkString(what, v);
+  if (!isSealed(v as string)) throw new StoreArgumentError(`${what} is not sealed by a key protector: the store does not keep private keys in plaintext`);
 }
 
 export function checkPolicy(p: Omit<PolicyRecord, 'version'>): void {

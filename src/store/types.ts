@@ -6,10 +6,13 @@
 
 export interface SigningKeyRecord {
   kid: string;
-  privateKeyPem: string;
+  /** The PKCS#8 private key sealed by a KeyProtector (sealed-key.ts); the store refuses a plaintext key. */
+  sealedPrivateKey: string;
   certificatePem: string;
   createdAt: number;
+  /** From this time the key signs (a rotated-in key is published before it signs). */
   activeFrom: number;
+  /** From this time the key no longer signs; it stays published while tokens it signed can still be valid. */
   retiredAt: number | null;
 }
 
@@ -70,7 +73,19 @@ export interface Store {
   migrate(): Promise<void>;
   listSigningKeys(): Promise<SigningKeyRecord[]>;
   addSigningKey(k: SigningKeyRecord): Promise<void>;
+  /**
+   * Adds K only if no key is live (not retired), deciding in one transaction under a lock, so replicas that
+   * start together on an empty database create exactly one key between them. True if K was added.
+   */
+  addFirstSigningKey(k: SigningKeyRecord): Promise<boolean>;
   retireSigningKey(kid: string, at: number): Promise<void>;
+  /** Replaces a key's sealed private key if it still is FROM (re-sealing a legacy plaintext row); true if replaced. */
+  resealSigningKey(kid: string, from: string, to: string): Promise<boolean>;
+  /** A store-wide setting (e.g. `simulation`), or null. */
+  getSetting(name: string): Promise<string | null>;
+  putSetting(name: string, value: string): Promise<void>;
+  /** Whether any audit record is of a simulated attestation (a store written before settings existed). */
+  hasSimulatedAudit(): Promise<boolean>;
   getPolicy(attestationType: string): Promise<PolicyRecord | null>;
   /** Appends a new version (history is kept); the version number is assigned by the store. */
   setPolicy(p: Omit<PolicyRecord, 'version'>): Promise<PolicyRecord>;

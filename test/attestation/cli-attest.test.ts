@@ -55,5 +55,5 @@ test('confkube serve: usage errors exit 2 with a message; --help documents the p
   assert.match(badListen.stderr, /--listen/);
   const help = await cli(['serve', '--help']);
   assert.equal(help.status, 0);
-  for (const flag of ['--store', '--base-url', '--tls-key', '--tls-cert', '--collateral', '--pccs-url', '--admin-token', '--policy-signer', '--simulation']) assert.ok(help.stdout.includes(flag), flag);
+  for (const flag of ['--store', '--kek-file', '--base-url', '--tls-key', '--tls-cert', '--collateral', '--pccs-url', '--admin-token', '--policy-signer', '--simulation']) assert.ok(help.stdout.includes(flag), flag);
 });

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -59,6 +59,13 @@ test('confkube demo starts the service in a fresh data folder and its printed at
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));
   }
+  // The demo seals its signing key under a KEK it made itself; its folder and files are the owner's alone.
+  assert.equal(statSync(dataDir).mode & 0o777, 0o700);
+  for (const f of ['kek', 'confkube.db', 'tls.key', 'admin-token']) assert.equal(statSync(join(dataDir, f)).mode & 0o777, 0o600, f);
+  // A production `confkube serve` pointed at the demo's store refuses it: its key signed simulated tokens.
+  const serve = await sh(`${process.execPath} --import tsx src/cli/main.ts serve --listen 127.0.0.1:0 --store sqlite:${join(dataDir, 'confkube.db')} --kek-file ${join(dataDir, 'kek')} --collateral test/fixtures/attestation/collateral/automata_2025-08`, root);
+  assert.equal(serve.code, 2, serve.stderr);
+  assert.match(serve.stderr, /ERR_STORE_SIMULATED: store .*confkube\.db holds simulated material/);
   // Second start reuses the folder: same simulated root, the old quote still attests.
   const again = await startDemo(dataDir);
   try {

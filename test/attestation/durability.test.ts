@@ -6,7 +6,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { request as httpsRequest, Agent } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REAL_CASE } from './helpers/harness.js';
+import { REAL_CASE, TEST_KEK_HEX } from './helpers/harness.js';
 import { startServeProcess } from './helpers/serve-process.js';
 import { createTlsCertificate, policyHash } from '../../src/attestation/index.js';
 import { openServiceStore } from '../../src/attestation/runtime.js';
@@ -122,18 +122,37 @@ test('confkube rotate-signing-key: a running service signs with the new key afte
     const kidOf = async (): Promise<string> => JSON.parse(Buffer.from(JSON.parse((await post(svc.url, '/attest/SgxEnclave?api-version=2020-10-01', quoteBody, tls.ca, agent)).text).token.split('.')[0], 'base64url').toString()).kid;
     const before = await kidOf();
     const { spawnSync } = await import('node:child_process');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'rotate-signing-key', '--base-url', 'https://attest.confkube.test', '--store', storeUrl, '--json'], { cwd: new URL('../../', import.meta.url), encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'rotate-signing-key', '--base-url', 'https://attest.confkube.test', '--store', storeUrl, '--activate-after', '10', '--json'], { cwd: new URL('../../', import.meta.url), encoding: 'utf8', env: { ...process.env, CONFKUBE_KEK: TEST_KEK_HEX } });
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.notEqual(out.kid, before);
     assert.deepEqual(new Set(out.published), new Set([before, out.kid]));
-    // The service reloads keys every 10 s: poll (bounded by count) until it signs with the new key.
+    // The schedule operators see: the old key signs until the new one activates, then leaves /certs 8 h 5 min later.
+    const old = out.schedule.find((k: { kid: string }) => k.kid === before);
+    const fresh = out.schedule.find((k: { kid: string }) => k.kid === out.kid);
+    assert.equal(fresh.state, 'pending');
+    assert.equal(old.state, 'signing');
+    assert.equal(old.retiredAt, fresh.activeFrom);
+    assert.equal(Date.parse(old.unpublishAt) - Date.parse(old.retiredAt), 8 * 3600_000 + 5 * 60_000);
+    // The service reloads keys every 10 s: poll (bounded by count) until it signs with the new key. Its /certs
+    // must list the new key no later than the first token signed with it (published before use).
+    const certsKids = (): Promise<string[]> => new Promise((resolve, reject) => {
+      httpsRequest(new URL('/certs', svc.url), { ca: tls.ca, agent }, (res) => {
+        let text = '';
+        res.on('data', (d) => (text += d));
+        res.on('end', () => resolve(JSON.parse(text).keys.map((k: { kid: string }) => k.kid)));
+      }).on('error', reject).end();
+    });
     let kid = before;
-    for (let i = 0; i < 120 && kid !== out.kid; i++) {
+    let publishedAt = -1;
+    let i = 0;
+    for (; i < 160 && kid !== out.kid; i++) {
       await new Promise((res) => setTimeout(res, 250));
+      if (publishedAt < 0 && (await certsKids()).includes(out.kid)) publishedAt = i;
       kid = await kidOf();
     }
     assert.equal(kid, out.kid);
+    assert.ok(publishedAt >= 0 && publishedAt <= i - 1, `new key published at poll ${publishedAt}, first signed at poll ${i - 1}`);
   } finally {
     await svc.stop();
     rmSync(dir, { recursive: true, force: true });

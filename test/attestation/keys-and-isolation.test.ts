@@ -45,7 +45,8 @@ test('key rotation: the new key signs, the old one stays in the JWKS, jose verif
   try {
     const before = await attest(svc);
     const oldKid = headerOf(before).kid;
-    await svc.svc.ctx.keyring.rotate();
+    // Activation now (one process); replicas publish a rotated key before it signs (durability.test.ts).
+    await svc.svc.ctx.keyring.rotate(0);
     const after = await attest(svc);
     assert.notEqual(headerOf(after).kid, oldKid);
     const jwks = (await request(svc, 'GET', '/certs')).json();
@@ -144,13 +145,15 @@ test('a stored policy that does not compile refuses attestations with a reason i
   }
 });
 
-test('replicas that start together on an empty store each publish every key, so any token verifies against any JWKS', async () => {
+test('replicas that start together on an empty store share one signing key, so any token verifies against any JWKS', async () => {
   const store = new MemoryStore();
   const [a, b] = await Promise.all([startService({ store }), startService({ store })]);
   try {
     const kids = async (r: Running) => new Set((await request(r, 'GET', '/certs')).json().keys.map((k: { kid: string }) => k.kid));
     const ta = headerOf(await attest(a)).kid;
     const tb = headerOf(await attest(b)).kid;
+    assert.equal(store.keys.length, 1);
+    assert.equal(ta, tb);
     for (const r of [a, b]) {
       const published = await kids(r);
       assert.ok(published.has(ta) && published.has(tb), `${r.url} publishes ${[...published]} but tokens use ${ta} and ${tb}`);

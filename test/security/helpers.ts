@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket, type ConnectionOptions } from 'node:tls';
 import { createAttestationService, createTlsCertificate, type ServiceOptions } from '../../src/attestation/index.js';
 import { policyEngine } from '../../src/attestation/runtime.js';
-import { freePort, REAL_CASE, type Running } from '../attestation/helpers/harness.js';
+import { freePort, REAL_CASE, testKeyProtector, type Running } from '../attestation/helpers/harness.js';
 import { MemoryStore } from '../attestation/helpers/memory-store.js';
 
 let tls: { key: string; cert: string } | null = null;
@@ -19,7 +19,7 @@ export async function startHardened(o: Partial<ServiceOptions> = {}): Promise<Ru
   const url = `https://127.0.0.1:${port}`;
   const store = new MemoryStore();
   const svc = await createAttestationService({
-    baseUrl: url, store, engine: policyEngine, tls,
+    baseUrl: url, store, engine: policyEngine, tls, keyProtector: testKeyProtector,
     collateral: { directory: REAL_CASE.collateral }, verifyAt: () => REAL_CASE.nowMs,
     adminTokens: ['test-admin-token-0123456789abcdef'], policyPollMs: 0, warn: () => undefined,
     ...o,

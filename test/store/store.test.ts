@@ -69,6 +69,50 @@ for (const kind of BACKENDS) {
       assert.equal((await s.listSigningKeys()).length, 2);
     });
 
+    test('addFirstSigningKey: instances racing on one empty database add exactly one key, every round', async () => {
+      for (let round = 0; round < 5; round++) {
+        const url = await backend.freshUrl();
+        const stores = await Promise.all(Array.from({ length: 6 }, () => openStore(url)));
+        opened.push(...stores);
+        const added = await Promise.all(stores.map((s, i) => s.addFirstSigningKey(signingKey(`kid-${round}-${i}`, 1_000 + i))));
+        assert.equal(added.filter(Boolean).length, 1, `round ${round}: ${added}`);
+        const keys = await stores[0]!.listSigningKeys();
+        assert.equal(keys.length, 1);
+        assert.equal(keys[0]!.kid, `kid-${round}-${added.indexOf(true)}`);
+        // A retired key does not count: the next first key is added.
+        await stores[1]!.retireSigningKey(keys[0]!.kid, 5_000);
+        assert.equal(await stores[2]!.addFirstSigningKey(signingKey(`kid-${round}-next`, 6_000)), true);
+        assert.equal(await stores[3]!.addFirstSigningKey(signingKey(`kid-${round}-late`, 7_000)), false);
+      }
+    });
+
+    test('private keys: a plaintext key is refused; a legacy row is re-sealed only if it still holds what was read', async () => {
+      const s = await fresh();
+      const k = signingKey('kid-p', 1_000);
+      const pem = `-----BEGIN PRIVATE KEY-----\n${Buffer.alloc(64, 1).toString('base64')}\n-----END PRIVATE KEY-----\n`;
+      await rejectsWith(s.addSigningKey({ ...k, sealedPrivateKey: pem }), 'ERR_STORE_ARGUMENT', /not sealed/);
+      await rejectsWith(s.addFirstSigningKey({ ...k, sealedPrivateKey: pem }), 'ERR_STORE_ARGUMENT', /not sealed/);
+      await s.addSigningKey(k);
+      const other = signingKey('kid-q', 1_000).sealedPrivateKey;
+      await rejectsWith(s.resealSigningKey('kid-p', k.sealedPrivateKey, pem), 'ERR_STORE_ARGUMENT', /not sealed/);
+      assert.equal(await s.resealSigningKey('kid-p', 'something else', other), false);
+      assert.equal(await s.resealSigningKey('kid-p', k.sealedPrivateKey, other), true);
+      assert.equal((await s.listSigningKeys())[0]!.sealedPrivateKey, other);
+    });
+
+    test('settings round-trip and replace; hasSimulatedAudit sees a simulated record', async () => {
+      const s = await fresh();
+      assert.equal(await s.getSetting('simulation'), null);
+      await s.putSetting('simulation', 'never');
+      await s.putSetting('simulation', 'used');
+      assert.equal(await s.getSetting('simulation'), 'used');
+      assert.equal(await s.hasSimulatedAudit(), false);
+      await s.appendAudit(audit(1, { simulated: false }));
+      assert.equal(await s.hasSimulatedAudit(), false);
+      await s.appendAudit(audit(2, { simulated: true }));
+      assert.equal(await s.hasSimulatedAudit(), true);
+    });
+
     test('policies: versions per type, newest wins, history newest first with a limit', async () => {
       const s = await fresh();
       assert.equal(await s.getPolicy('SgxEnclave'), null);

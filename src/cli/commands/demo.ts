@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
 import { createServer } from 'node:net';
 import type { Command } from 'commander';
@@ -33,8 +33,12 @@ const quoteArg = (p: string): string => (/^[\w./-]+$/.test(p) ? p : `'${p.replac
 async function demo(o: { dataDir: string; port: string; exitAfterStart?: boolean }): Promise<void> {
   const { createAttestationService, createTlsCertificate } = await import('../../attestation/index.js');
   const { openServiceStore, loadPolicyEngine, simulatedPlatformIn } = await import('../../attestation/runtime.js');
+  const { keyProtectorFrom, newKekText } = await import('../../store/index.js');
   const dir = resolve(o.dataDir);
-  mkdirSync(dir, { recursive: true });
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  // The demo's folder is its own: keep it and its store the owner's alone, also when made by an older version.
+  chmodSync(dir, 0o700);
+  for (const f of ['confkube.db', 'confkube.db-wal', 'confkube.db-shm']) if (existsSync(join(dir, f))) chmodSync(join(dir, f), 0o600);
   const rel = relative(process.cwd(), dir) || '.';
   const shown = rel.startsWith('..') ? dir : rel;
   const at = (f: string): string => quoteArg(join(shown, f));
@@ -65,10 +69,15 @@ async function demo(o: { dataDir: string; port: string; exitAfterStart?: boolean
   writeFileSync(join(dir, 'runtime-data.json'), runtime);
   writeFileSync(join(dir, 'attest-request.json'), JSON.stringify({ quote: Buffer.from(quote).toString('base64url'), runtimeData: { data: runtime.toString('base64url'), dataType: 'JSON' } }) + '\n');
 
+  // The demo makes its own key-encryption key: signing keys in confkube.db are sealed under it (docs/key-protection.md).
+  const kekFile = join(dir, 'kek');
+  if (!existsSync(kekFile)) writeFileSync(kekFile, newKekText(), { mode: 0o600 });
+  const keyProtector = keyProtectorFrom({ file: kekFile }, (m) => process.stderr.write(`confkube: WARNING: ${m}\n`));
+
   const baseUrl = `https://127.0.0.1:${port}`;
-  const store = await openServiceStore(`sqlite:${join(dir, 'confkube.db')}`);
+  const store = await openServiceStore(`sqlite:${join(dir, 'confkube.db')}`, { warn: (m) => process.stderr.write(`confkube: WARNING: ${m}\n`) });
   const svc = await createAttestationService({
-    baseUrl, store, engine: await loadPolicyEngine(),
+    baseUrl, store, engine: await loadPolicyEngine(), keyProtector,
     tls: { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8') },
     collateral: { simulated: { rootCertDer: platform.rootCertDer, files: platform.collateralFiles() } },
     adminTokens: [adminToken],
@@ -84,7 +93,7 @@ async function demo(o: { dataDir: string; port: string; exitAfterStart?: boolean
   const self = selfCommand();
   const out = process.stdout;
   out.write(`confkube attestation service (Azure Attestation API) on ${baseUrl}\n`);
-  out.write(`  data folder  ${shown}/ (SQLite confkube.db, TLS tls.crt, simulated platform sim/${created ? ', created now' : ''})\n`);
+  out.write(`  data folder  ${shown}/ (SQLite confkube.db with its signing key sealed under kek, TLS tls.crt, simulated platform sim/${created ? ', created now' : ''})\n`);
   out.write(`  simulation   ON: quotes from the simulated SGX platform are trusted and marked "x-ms-sgx-is-simulated": true\n`);
   out.write(`  admin token  ${at('admin-token')} (policy management: Authorization: Bearer <token>)\n\n`);
   out.write(`Attest the ready simulated quote:\n`);

@@ -3,7 +3,7 @@ import { dirname, resolve } from 'node:path';
 import { request as httpsRequest } from 'node:https';
 import { request as httpRequest } from 'node:http';
 import type { Command } from 'commander';
-import { EXIT_REJECTED, UsageError, printJson, readInputFile } from '../util.js';
+import { EXIT_REJECTED, UsageError, parseIntFlag, printJson, readInputFile } from '../util.js';
 import { decodeBinaryInput } from '../../lib/bytes.js';
 import { MIN_ADMIN_TOKEN_LENGTH } from '../../attestation/admin-auth.js';
 
@@ -18,7 +18,8 @@ function readText(path: string, what: string): string {
 export interface ServeFlags {
   listen: string;
   baseUrl?: string;
-  store: string;
+  store?: string;
+  kekFile?: string;
   tlsKey?: string;
   tlsCert?: string;
   collateral?: string;
@@ -55,8 +56,36 @@ export function adminTokensFrom(f: Pick<ServeFlags, 'adminToken' | 'adminTokenFi
   return tokens;
 }
 
-/** Start the service from flags; resolves once it listens. Used by `serve` and `demo`. */
-export async function startFromFlags(f: ServeFlags): Promise<{ url: string; close(): Promise<void> }> {
+const warnLine = (m: string): void => { process.stderr.write(`confkube: WARNING: ${m}\n`); };
+
+/** `--store` has no default: a production service never shares the demo's ./.confkube store unless told to. */
+export function requireStore(store: string | undefined): string {
+  if (store === undefined || store.trim() === '') {
+    throw new UsageError('--store is required (or CONFKUBE_STORE): sqlite:/var/lib/confkube/confkube.db or postgres://user@host/db. `confkube demo` keeps its own store in its data folder; serve does not use it unless given that path');
+  }
+  return store;
+}
+
+/** The KEK that seals signing keys: --kek-file / CONFKUBE_KEK_FILE, or CONFKUBE_KEK; none is a usage error. */
+export async function keyProtectorFromFlags(kekFile: string | undefined): Promise<import('../../store/index.js').KeyProtector> {
+  const { keyProtectorFrom, KeyProtectionError } = await import('../../store/index.js');
+  const value = process.env.CONFKUBE_KEK === '' ? undefined : process.env.CONFKUBE_KEK;
+  try {
+    return keyProtectorFrom({ file: kekFile === '' ? undefined : kekFile, value }, warnLine);
+  } catch (e) {
+    if (e instanceof KeyProtectionError) throw new UsageError(e.message);
+    throw e;
+  }
+}
+
+/** `https://127.0.0.1:8443` for the address the server really bound (port 0 → the port chosen). */
+function listenAddress(address: ReturnType<import('node:net').Server['address']>, scheme: string): string {
+  if (address === null || typeof address === 'string') return String(address);
+  return `${scheme}://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+}
+
+/** Start the service from flags; resolves once it listens. */
+export async function startFromFlags(f: ServeFlags): Promise<{ url: string; listening: string; close(): Promise<void> }> {
   const { createAttestationService } = await import('../../attestation/index.js');
   const { openServiceStore, loadPolicyEngine, simulatedPlatformIn } = await import('../../attestation/runtime.js');
   const { host, port } = parseListen(f.listen);
@@ -76,8 +105,11 @@ export async function startFromFlags(f: ServeFlags): Promise<{ url: string; clos
     verifyAt = () => t;
   }
   if (!tls) process.stderr.write(`confkube: WARNING: no --tls-key/--tls-cert: serving plain HTTP on ${baseUrl} (only behind a TLS-terminating proxy; the Azure SDKs require HTTPS)\n`);
-  const sqlitePath = /^sqlite:(.+)$/.exec(f.store)?.[1] ?? (/^[a-z]+:\/\//i.test(f.store) ? null : f.store);
-  if (sqlitePath) mkdirSync(dirname(resolve(sqlitePath)), { recursive: true });
+  const storeUrl = requireStore(f.store);
+  const keyProtector = await keyProtectorFromFlags(f.kekFile);
+  const sqlitePath = /^sqlite:(.+)$/.exec(storeUrl)?.[1] ?? (/^[a-z]+:\/\//i.test(storeUrl) ? null : storeUrl);
+  // A folder created here is the owner's alone (the store's files are 0600 inside it).
+  if (sqlitePath) mkdirSync(dirname(resolve(sqlitePath)), { recursive: true, mode: 0o700 });
   const { parseReleasePolicy } = await import('../../keyrelease/index.js');
   const releasableKeys = f.releaseKey.map((spec) => {
     const m = /^([A-Za-z0-9_-]{1,127})=([^:]+):(.+)$/.exec(spec);
@@ -91,9 +123,10 @@ export async function startFromFlags(f: ServeFlags): Promise<{ url: string; clos
     return { name: m[1], secret: readInputFile(m[2], 'secret'), policy };
   });
   const adminTokens = adminTokensFrom(f, process.env, (m) => process.stderr.write(`confkube: WARNING: ${m}\n`));
-  const store = await openServiceStore(f.store);
+  const { redactUrl } = await import('../../store/index.js');
+  const store = await openServiceStore(storeUrl, { warn: warnLine });
   const svc = await createAttestationService({
-    baseUrl, store, engine: await loadPolicyEngine(),
+    baseUrl, store, engine: await loadPolicyEngine(), keyProtector, storeName: redactUrl(storeUrl),
     collateral: { ...(f.collateral ? { directory: f.collateral } : {}), ...(f.pccsUrl ? { upstream: f.pccsUrl } : {}), ...(simulated ? { simulated } : {}) },
     ...(tls ? { tls } : {}),
     ...(verifyAt ? { verifyAt } : {}),
@@ -104,9 +137,16 @@ export async function startFromFlags(f: ServeFlags): Promise<{ url: string; clos
     releasableKeys,
     defaultMetrics: true,
   });
-  await svc.app.listen({ host, port });
+  try {
+    await svc.app.listen({ host, port });
+  } catch (e) {
+    await svc.close();
+    await store.close();
+    throw new UsageError(`cannot listen on ${f.listen}: ${(e as Error).message}`);
+  }
   return {
     url: baseUrl,
+    listening: listenAddress(svc.app.server.address(), tls ? 'https' : 'http'),
     async close() {
       await svc.close();
       await store.close();
@@ -185,7 +225,8 @@ export function register(program: Command): void {
     .description('run the attestation service (Azure Attestation API) for production: PostgreSQL or SQLite, TLS, collateral source, admin tokens')
     .option('--listen <host:port>', 'address to listen on', process.env.CONFKUBE_LISTEN ?? '127.0.0.1:8443')
     .option('--base-url <url>', 'canonical public base URL: token iss, jku, signing certificate CN (default https://<listen>)', process.env.CONFKUBE_BASE_URL)
-    .option('--store <url>', 'sqlite:/path/file.db or postgres://…', process.env.CONFKUBE_STORE ?? 'sqlite:./.confkube/confkube.db')
+    .option('--store <url>', 'sqlite:/path/file.db or postgres://… (required; env CONFKUBE_STORE)', process.env.CONFKUBE_STORE)
+    .option('--kek-file <file>', 'key-encryption key that seals the signing keys in the store (required, or env CONFKUBE_KEK_FILE / CONFKUBE_KEK); `openssl rand -base64 32`', process.env.CONFKUBE_KEK_FILE)
     .option('--tls-key <file>', 'TLS private key (PEM)', process.env.CONFKUBE_TLS_KEY)
     .option('--tls-cert <file>', 'TLS certificate chain (PEM)', process.env.CONFKUBE_TLS_CERT)
     .option('--collateral <dir>', 'offline collateral directory (PCS bodies, certificates, CRLs)', process.env.CONFKUBE_COLLATERAL)
@@ -200,28 +241,39 @@ export function register(program: Command): void {
     .option('--release-key <name=secret:policy>', 'secure key release: the secret in SECRET_FILE goes only to enclaves whose token satisfies the SKR policy in POLICY_FILE (repeatable)', collect, [])
     .action(async (opts: ServeFlags) => {
       const s = await startFromFlags(opts);
-      process.stdout.write(`confkube attestation service listening on ${s.url}\n`);
+      // The address bound and the public base URL differ behind a proxy or a Service: both are said, apart.
+      process.stdout.write(`confkube attestation service listening on ${s.listening}; base URL (token iss, jku) ${s.url}\n`);
       onSignals(s.close);
       await new Promise(() => undefined);
     });
 
   program
     .command('rotate-signing-key')
-    .description('make a new token signing key the signer for every replica sharing the store; the old key stays in /certs (7 days)')
+    .description('add a new token signing key for every replica sharing the store: published now, signing after --activate-after; the keys it replaces retire then and leave /certs once their tokens expired (8 h + 5 min)')
     .requiredOption('--base-url <url>', 'the canonical base URL (the new certificate\'s CN)', process.env.CONFKUBE_BASE_URL)
-    .option('--store <url>', 'sqlite:/path/file.db or postgres://…', process.env.CONFKUBE_STORE ?? 'sqlite:./.confkube/confkube.db')
-    .option('--json', 'print the new kid as JSON')
-    .action(async (o: { baseUrl: string; store: string; json?: boolean }) => {
+    .option('--store <url>', 'sqlite:/path/file.db or postgres://… (required; env CONFKUBE_STORE)', process.env.CONFKUBE_STORE)
+    .option('--kek-file <file>', 'key-encryption key of the store (or env CONFKUBE_KEK_FILE / CONFKUBE_KEK)', process.env.CONFKUBE_KEK_FILE)
+    .option('--activate-after <seconds>', 'publish the new key this long before it signs (at least 10 s, every replica\'s reload period)', '20')
+    .option('--json', 'print the new kid and the key schedule as JSON')
+    .action(async (o: { baseUrl: string; store?: string; kekFile?: string; activateAfter: string; json?: boolean }) => {
       const { Keyring, normaliseBaseUrl } = await import('../../attestation/index.js');
       const { openServiceStore } = await import('../../attestation/runtime.js');
-      const store = await openServiceStore(o.store);
+      const activateAfter = parseIntFlag(o.activateAfter, '--activate-after', 86_400);
+      if (activateAfter < 10) throw new UsageError('--activate-after: at least 10 s, so every replica publishes the key before it signs');
+      const storeUrl = requireStore(o.store);
+      const protector = await keyProtectorFromFlags(o.kekFile);
+      const store = await openServiceStore(storeUrl, { warn: warnLine });
       try {
         await store.migrate();
-        const ring = new Keyring(store, normaliseBaseUrl(o.baseUrl), Date.now);
+        const ring = new Keyring(store, normaliseBaseUrl(o.baseUrl), Date.now, { protector, log: warnLine });
         await ring.init();
-        const rec = await ring.rotate();
-        if (o.json) printJson({ kid: rec.kid, published: ring.jwks().keys.map((k) => k.kid) });
-        else process.stdout.write(`new signing key ${rec.kid}; replicas pick it up within 10 s\n`);
+        const rec = await ring.rotate(activateAfter * 1000);
+        const schedule = ring.schedule().map((k) => ({ ...k, activeFrom: new Date(k.activeFrom).toISOString(), retiredAt: k.retiredAt === null ? null : new Date(k.retiredAt).toISOString(), unpublishAt: k.unpublishAt === null ? null : new Date(k.unpublishAt).toISOString() }));
+        if (o.json) printJson({ kid: rec.kid, published: ring.jwks().keys.map((k) => k.kid), schedule });
+        else {
+          process.stdout.write(`new signing key ${rec.kid}: published now, signs from ${new Date(rec.activeFrom).toISOString()}\n`);
+          for (const k of schedule) process.stdout.write(`  ${k.kid}  ${k.state.padEnd(8)} from ${k.activeFrom}${k.retiredAt ? `  retires ${k.retiredAt}  leaves /certs ${k.unpublishAt}` : ''}\n`);
+        }
       } finally {
         await store.close();
       }

@@ -55,6 +55,11 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   CREATE TABLE confkube_counters (name TEXT PRIMARY KEY, value BIGINT NOT NULL);
   INSERT INTO confkube_counters (name, value) VALUES ('policy_version', 0);
   `,
+  // Private keys are stored sealed (sealed-key.ts); legacy plaintext rows are re-sealed by the keyring at start.
+  `
+  ALTER TABLE confkube_signing_keys RENAME COLUMN private_key_pem TO sealed_private_key;
+  CREATE TABLE confkube_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+  `,
 ];
 
 /**
@@ -62,3 +67,6 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
  * PostgreSQL docs §13.3.5: advisory locks are the application's own; a transaction-level lock is released at commit.
  */
 export const MIGRATION_LOCK_KEY = '7165066918338323045';
+
+/** Serialises the "is there a live signing key yet?" check and the insert between replicas ("confkube" + 1). */
+export const SIGNING_KEY_LOCK_KEY = '7165066918338323046';

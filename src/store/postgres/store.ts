@@ -2,10 +2,10 @@ import pg from 'pg';
 import type { AuditQuery, AuditRecord, CollateralRecord, PolicyCertRecord, PolicyRecord, SigningKeyRecord, Store } from '../types.js';
 import { StoreConflictError, StoreQueryError, StoreUnavailableError } from '../errors.js';
 import {
-  asBuffer, auditFromRow, checkAudit, checkAuditQuery, checkCollateral, checkLimit, checkPolicy, checkPolicyCert, checkSigningKey,
+  asBuffer, auditFromRow, checkAudit, checkAuditQuery, checkCollateral, checkLimit, checkPolicy, checkPolicyCert, checkSealed, checkSigningKey,
   checkString, checkTime, collateralFromRow, DEFAULT_HISTORY_LIMIT, policyCertFromRow, policyFromRow, signingKeyFromRow, type Row,
 } from '../rows.js';
-import { MIGRATION_LOCK_KEY, POSTGRES_MIGRATIONS } from './schema.js';
+import { MIGRATION_LOCK_KEY, POSTGRES_MIGRATIONS, SIGNING_KEY_LOCK_KEY } from './schema.js';
 import { translatePgError } from './errors.js';
 
 type Queryable = pg.Pool | pg.PoolClient;
@@ -153,14 +153,56 @@ export class PostgresStore implements Store {
 
   async addSigningKey(k: SigningKeyRecord): Promise<void> {
     checkSigningKey(k);
+    await this.insertSigningKey('addSigningKey', this.pool, k);
+  }
+
+  private async insertSigningKey(where: string, c: Queryable, k: SigningKeyRecord): Promise<void> {
     try {
-      await this.q('addSigningKey', this.pool,
-        'INSERT INTO confkube_signing_keys (kid, private_key_pem, certificate_pem, created_at, active_from, retired_at) VALUES ($1, $2, $3, $4, $5, $6)',
-        [k.kid, k.privateKeyPem, k.certificatePem, k.createdAt, k.activeFrom, k.retiredAt]);
+      await this.q(where, c,
+        'INSERT INTO confkube_signing_keys (kid, sealed_private_key, certificate_pem, created_at, active_from, retired_at) VALUES ($1, $2, $3, $4, $5, $6)',
+        [k.kid, k.sealedPrivateKey, k.certificatePem, k.createdAt, k.activeFrom, k.retiredAt]);
     } catch (e) {
       if (e instanceof StoreConflictError) throw new StoreConflictError(`signing key ${k.kid} already exists`);
       throw e;
     }
+  }
+
+  async addFirstSigningKey(k: SigningKeyRecord): Promise<boolean> {
+    checkSigningKey(k);
+    // Under READ COMMITTED two "insert if none" transactions both see none; the advisory lock makes the second
+    // wait for the first's commit, then see its key (PostgreSQL docs §13.3.5).
+    return this.tx('addFirstSigningKey', async (c) => {
+      await this.q('addFirstSigningKey', c, 'SELECT pg_advisory_xact_lock($1::bigint)', [SIGNING_KEY_LOCK_KEY]);
+      if ((await this.q('addFirstSigningKey', c, 'SELECT 1 FROM confkube_signing_keys WHERE retired_at IS NULL LIMIT 1')).length > 0) return false;
+      await this.insertSigningKey('addFirstSigningKey', c, k);
+      return true;
+    });
+  }
+
+  async resealSigningKey(kid: string, from: string, to: string): Promise<boolean> {
+    checkString('signing key kid', kid);
+    checkString(`signing key ${kid} old private key`, from);
+    checkSealed(`signing key ${kid} sealedPrivateKey`, to);
+    const rows = await this.q('resealSigningKey', this.pool, 'UPDATE confkube_signing_keys SET sealed_private_key = $1 WHERE kid = $2 AND sealed_private_key = $3 RETURNING kid', [to, kid, from]);
+    // The old row version stays in the table file until rewritten: VACUUM FULL writes a new file without it.
+    if (rows.length > 0) await this.q('resealSigningKey', this.pool, 'VACUUM FULL confkube_signing_keys');
+    return rows.length > 0;
+  }
+
+  async getSetting(name: string): Promise<string | null> {
+    checkString('setting name', name);
+    const r = (await this.q('getSetting', this.pool, 'SELECT value FROM confkube_settings WHERE name = $1', [name]))[0];
+    return r === undefined ? null : (r.value as string);
+  }
+
+  async putSetting(name: string, value: string): Promise<void> {
+    checkString('setting name', name);
+    checkString(`setting ${name}`, value);
+    await this.q('putSetting', this.pool, 'INSERT INTO confkube_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET value = excluded.value', [name, value]);
+  }
+
+  async hasSimulatedAudit(): Promise<boolean> {
+    return (await this.q('hasSimulatedAudit', this.pool, 'SELECT 1 FROM confkube_audit WHERE simulated LIMIT 1')).length > 0;
   }
 
   async retireSigningKey(kid: string, at: number): Promise<void> {

@@ -55,4 +55,9 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   CREATE TABLE counters (name TEXT PRIMARY KEY, value INTEGER NOT NULL);
   INSERT INTO counters (name, value) VALUES ('policy_version', 0);
   `,
+  // Private keys are stored sealed (sealed-key.ts); legacy plaintext rows are re-sealed by the keyring at start.
+  `
+  ALTER TABLE signing_keys RENAME COLUMN private_key_pem TO sealed_private_key;
+  CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
+  `,
 ];

@@ -3,10 +3,11 @@ import type { AuditQuery, AuditRecord, CollateralRecord, PolicyCertRecord, Polic
 import { StoreConflictError, StoreQueryError, StoreUnavailableError } from '../errors.js';
 import { ConfkubeError } from '../../lib/errors.js';
 import {
-  asBuffer, auditFromRow, checkAudit, checkAuditQuery, checkCollateral, checkLimit, checkPolicy, checkPolicyCert, checkSigningKey,
+  asBuffer, auditFromRow, checkAudit, checkAuditQuery, checkCollateral, checkLimit, checkPolicy, checkPolicyCert, checkSealed, checkSigningKey,
   checkString, checkTime, collateralFromRow, DEFAULT_HISTORY_LIMIT, policyCertFromRow, policyFromRow, signingKeyFromRow, type Row,
 } from '../rows.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
+import { createPrivateFile, looseModes } from './files.js';
 
 /** How long a writer waits for another process's lock before giving up (SQLITE_BUSY). */
 const BUSY_TIMEOUT_MS = 10_000;
@@ -42,8 +43,10 @@ export class SqliteStore implements Store {
     this.db = db;
   }
 
-  static open(path: string): SqliteStore {
+  /** Opens (creating it 0600 if new) the database file; WARN hears of store files or folder other local users can read. */
+  static open(path: string, warn: (msg: string) => void = () => undefined): SqliteStore {
     let db: Database.Database;
+    createPrivateFile(path);
     try {
       db = new Database(path, { timeout: BUSY_TIMEOUT_MS });
     } catch (e) {
@@ -54,12 +57,15 @@ export class SqliteStore implements Store {
       db.pragma('journal_mode = WAL');
       db.pragma('synchronous = FULL');
       db.pragma('foreign_keys = ON');
+      // Deleted and overwritten content is zeroed, so a re-sealed legacy private key leaves no plaintext in free pages.
+      db.pragma('secure_delete = ON');
       // Fails here, not at the first query, if the file is not a database.
       db.prepare('SELECT count(*) FROM sqlite_master').get();
     } catch (e) {
       db.close();
       throw translate(e, `${path} cannot be opened`);
     }
+    for (const m of looseModes(path)) warn(m);
     return new SqliteStore(path, db);
   }
 
@@ -111,14 +117,59 @@ export class SqliteStore implements Store {
   addSigningKey(k: SigningKeyRecord): Promise<void> {
     return this.run('addSigningKey', () => {
       checkSigningKey(k);
-      try {
-        this.stmt('INSERT INTO signing_keys (kid, private_key_pem, certificate_pem, created_at, active_from, retired_at) VALUES (?, ?, ?, ?, ?, ?)')
-          .run(k.kid, k.privateKeyPem, k.certificatePem, k.createdAt, k.activeFrom, k.retiredAt);
-      } catch (e) {
-        if (String((e as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT')) throw new StoreConflictError(`signing key ${k.kid} already exists`);
-        throw e;
-      }
+      this.insertSigningKey(k);
     });
+  }
+
+  private insertSigningKey(k: SigningKeyRecord): void {
+    try {
+      this.stmt('INSERT INTO signing_keys (kid, sealed_private_key, certificate_pem, created_at, active_from, retired_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(k.kid, k.sealedPrivateKey, k.certificatePem, k.createdAt, k.activeFrom, k.retiredAt);
+    } catch (e) {
+      if (String((e as { code?: unknown }).code).startsWith('SQLITE_CONSTRAINT')) throw new StoreConflictError(`signing key ${k.kid} already exists`);
+      throw e;
+    }
+  }
+
+  addFirstSigningKey(k: SigningKeyRecord): Promise<boolean> {
+    // BEGIN IMMEDIATE takes the write lock before the check: a second process waits, then sees the first key.
+    return this.write('addFirstSigningKey', () => {
+      checkSigningKey(k);
+      if (this.stmt('SELECT 1 FROM signing_keys WHERE retired_at IS NULL LIMIT 1').get() !== undefined) return false;
+      this.insertSigningKey(k);
+      return true;
+    });
+  }
+
+  resealSigningKey(kid: string, from: string, to: string): Promise<boolean> {
+    return this.run('resealSigningKey', () => {
+      checkString('signing key kid', kid);
+      checkString(`signing key ${kid} old private key`, from);
+      checkSealed(`signing key ${kid} sealedPrivateKey`, to);
+      const changed = this.stmt('UPDATE signing_keys SET sealed_private_key = ? WHERE kid = ? AND sealed_private_key = ?').run(to, kid, from).changes > 0;
+      // The old page image lives on in the WAL until a checkpoint copies the new one over it; truncate it now.
+      if (changed) this.db.pragma('wal_checkpoint(TRUNCATE)');
+      return changed;
+    });
+  }
+
+  getSetting(name: string): Promise<string | null> {
+    return this.run('getSetting', () => {
+      checkString('setting name', name);
+      return (this.stmt('SELECT value FROM settings WHERE name = ?').get(name) as { value: string } | undefined)?.value ?? null;
+    });
+  }
+
+  putSetting(name: string, value: string): Promise<void> {
+    return this.run('putSetting', () => {
+      checkString('setting name', name);
+      checkString(`setting ${name}`, value);
+      this.stmt('INSERT INTO settings (name, value) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET value = excluded.value').run(name, value);
+    });
+  }
+
+  hasSimulatedAudit(): Promise<boolean> {
+    return this.run('hasSimulatedAudit', () => this.stmt('SELECT 1 FROM audit WHERE simulated = 1 LIMIT 1').get() !== undefined);
   }
 
   retireSigningKey(kid: string, at: number): Promise<void> {

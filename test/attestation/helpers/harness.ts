@@ -8,10 +8,15 @@ import { fileURLToPath } from 'node:url';
 import { MemoryStore } from './memory-store.js';
 import { policyEngine } from '../../../src/attestation/runtime.js';
 import type { ReleasableKey } from '../../../src/keyrelease/index.js';
+import { AesGcmKeyProtector } from '../../../src/store/index.js';
 
 export const FIXTURES = fileURLToPath(new URL('../../fixtures/attestation/', import.meta.url));
 /** automata_2025-08 case (README): verified at its collateral's issue time. */
 export const REAL_CASE = { quote: join(FIXTURES, 'quotes/automata_v3.bin'), collateral: join(FIXTURES, 'collateral/automata_2025-08'), nowMs: 1755236700_000 };
+
+/** The key-encryption key of every test service (stores shared between test services need one KEK). */
+export const TEST_KEK_HEX = '07'.repeat(32);
+export const testKeyProtector = new AesGcmKeyProtector(Buffer.from(TEST_KEK_HEX, 'hex'));
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -47,7 +52,7 @@ export async function startService(o: {
   const url = `${o.plain ? 'http' : 'https'}://127.0.0.1:${port}`;
   const store = o.store ?? new MemoryStore();
   const svc = await createAttestationService({
-    baseUrl: url, store, engine: o.engine ?? policyEngine, ...(o.plain ? {} : { tls }),
+    baseUrl: url, store, engine: o.engine ?? policyEngine, keyProtector: testKeyProtector, ...(o.plain ? {} : { tls }),
     ...(o.now ? { now: o.now } : {}),
     collateral: o.collateral ?? { directory: REAL_CASE.collateral },
     verifyAt: o.now ?? (() => o.nowMs ?? REAL_CASE.nowMs),

@@ -12,7 +12,21 @@ export class MemoryStore implements AttestationStore {
   async migrate(): Promise<void> {}
   async listSigningKeys() { return this.keys.map((k) => ({ ...k })); }
   async addSigningKey(k: SigningKeyRecord) { this.keys.push({ ...k }); }
+  async addFirstSigningKey(k: SigningKeyRecord) {
+    if (this.keys.some((x) => x.retiredAt === null)) return false;
+    this.keys.push({ ...k });
+    return true;
+  }
   async retireSigningKey(kid: string, at: number) { for (const k of this.keys) if (k.kid === kid) k.retiredAt = at; }
+  async resealSigningKey(kid: string, from: string, to: string) {
+    const k = this.keys.find((x) => x.kid === kid && x.sealedPrivateKey === from);
+    if (k) k.sealedPrivateKey = to;
+    return k !== undefined;
+  }
+  settings = new Map<string, string>();
+  async getSetting(name: string) { return this.settings.get(name) ?? null; }
+  async putSetting(name: string, value: string) { this.settings.set(name, value); }
+  async hasSimulatedAudit() { return this.audit.some((r) => r.simulated); }
   async getPolicy(t: string) { const h = this.policies.get(t); const last = h?.[h.length - 1]; return last && last.text !== '' ? last : null; }
   async setPolicy(p: Omit<PolicyRecord, 'version'>) {
     const h = this.policies.get(p.attestationType) ?? [];

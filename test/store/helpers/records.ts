@@ -19,7 +19,7 @@ export function realCollateral(fetchedAt: number): CollateralRecord[] {
 export function signingKey(kid: string, activeFrom: number): SigningKeyRecord {
   return {
     kid,
-    privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${Buffer.alloc(1200, kid).toString('base64')}\n-----END PRIVATE KEY-----\n`,
+    sealedPrivateKey: `confkube-sealed:v1:aes-256-gcm:0011223344556677:${Buffer.alloc(12, kid).toString('base64url')}:${Buffer.alloc(1200, kid).toString('base64url')}:${Buffer.alloc(16, kid).toString('base64url')}`,
     certificatePem: `-----BEGIN CERTIFICATE-----\n${Buffer.alloc(900, kid.toUpperCase()).toString('base64')}\n-----END CERTIFICATE-----\n`,
     createdAt: activeFrom - 1000, activeFrom, retiredAt: null,
   };
