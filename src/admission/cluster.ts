@@ -1,6 +1,6 @@
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { describeKubeError } from '../node/kube.js';
-import { parseQuantity } from '../node/quantity.js';
+import { describeKubeError } from '../kube/client.js';
+import { parseQuantity } from '../kube/quantity.js';
 import { EPC_RESOURCE } from './names.js';
 import type { ClusterView } from './review.js';
 

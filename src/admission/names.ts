@@ -3,7 +3,7 @@
  * must be exact"); annotations live in the `confkube.io/` namespace, with Intel's quote-provider annotation
  * accepted too (spec k8s-sgx.md §2.3).
  */
-export { EPC_RESOURCE, EPC_ALIASES_MIB, ENCLAVE_RESOURCE, PROVISION_RESOURCE, AESMD_DIR, AESM_ENV } from '../node/names.js';
+export { EPC_RESOURCE, EPC_ALIASES_MIB, ENCLAVE_RESOURCE, PROVISION_RESOURCE, AESMD_DIR, AESM_ENV } from '../kube/names.js';
 
 /** `"true"`: every app container of the pod is an enclave container even without an EPC request. */
 export const ANNOTATION_SGX = 'confkube.io/sgx';

@@ -1,21 +1,21 @@
 /** Node agent: SGX discovery, kubelet device plugin, EPC capacity and labels, per-pod EPC metrics. */
 export { NodeAgent, type AgentOptions } from './agent.js';
-export { Backoff, sleep, type BackoffOptions } from './backoff.js';
+export { Backoff, sleep, type BackoffOptions } from '../kube/backoff.js';
 export { parsePodCgroup, type PodCgroup } from './cgroup.js';
 export { parseCpuinfo, type CpuInfo } from './cpuinfo.js';
 export { readSgxCpuid, type SgxCpuid } from './cpuid.js';
 export { SgxDevicePlugin, deviceIds, type DevicePluginConfig, type SgxResourceKind } from './device-plugin.js';
 export { charDevice, discover, type DeviceNode, type SgxDiscovery, type SgxDriver } from './discover.js';
 export { AgentConfigError, HostFormatError, QuantityError, RegistrationError } from './errors.js';
-export { describeKubeError, listNodePods, loadKubeConfig } from './kube.js';
+export { describeKubeError, loadKubeConfig } from '../kube/client.js';
 export { epcCapacityBytes, nodeLabels } from './labels.js';
-export { createLogger, silentLogger, type Logger, type LogLevel } from './log.js';
+export { createLogger, silentLogger, type Logger, type LogLevel } from '../lib/log.js';
 export { parseEnclaveMappings, type EnclaveMappings } from './maps.js';
 export { NodeMetrics, podInfos, type PodInfo } from './metrics.js';
 export * from './names.js';
 export { NodeStatusReconciler, labelDiff, type NodeStatusConfig } from './node-status.js';
 export { parseDpkgStatus } from './packages.js';
-export { isActivePod, podEpcRequestBytes, type PodLike } from './pod-requests.js';
+export { isActivePod, podEpcRequestBytes, type PodLike } from '../kube/pod-requests.js';
 export { parseMiscCurrent, scanProc, type ContainerEpc, type PodEpc, type ProcScan } from './proc-scan.js';
 export { loadDevicePluginProto, PROTO_RELATIVE } from './proto.js';
-export { parseQuantity, quantityToBytes } from './quantity.js';
+export { parseQuantity, quantityToBytes } from '../kube/quantity.js';

@@ -2,20 +2,20 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { KubeCluster, reviewRequest } from '../../src/admission/index.js';
 import { fixtureBytes } from '../helpers/fixtures.js';
-import { AdmissionApiPeer } from './apiserver-peer.js';
+import { ApiServerPeer } from '../helpers/apiserver-peer.js';
 import { asKind, reviewFor } from './helpers.js';
 import { ordinaryCorpus } from './corpus.js';
 
 const LE_SIGNER = 'acb77012053e05a63d413b8bbae8fb6c5d73b3f2996d91c43bbbf90959c0f8d4';
 const FORTANIX_SIGNER = 'fb4bab3d6036ac1d730fa83d7366df1dd2dfeac194ef335d6854d8a6c6475542';
 
-const peer = new AdmissionApiPeer();
+const peer = new ApiServerPeer('aks-nodepool1-0');
 let cluster: KubeCluster;
 
 before(async () => {
   peer.addSgxNode('aks-dcsv2-0', '168Mi');
   peer.addSgxNode('aks-dcsv3-0', '64Gi');
-  peer.nodes.push({ ...(peer.nodes[0] as object), metadata: { name: 'plain-0' }, status: { capacity: { cpu: '4' } } });
+  peer.addNode({ ...(peer.nodes[0] as object), metadata: { name: 'plain-0' }, status: { capacity: { cpu: '4' } } });
   peer.addNamespace('default');
   peer.addNamespace('enclaves', { 'confkube.io/trusted-mrsigners': `${LE_SIGNER}, ${'00'.repeat(32)}` });
   const le = fixtureBytes('admission/intel-le-prod-css_sgx-2.25.bin');
@@ -29,7 +29,7 @@ before(async () => {
   await peer.start();
   cluster = new KubeCluster(peer.kubeConfig(), { ttlMs: 60_000 });
 });
-after(() => peer.stop());
+after(() => peer.cleanup());
 
 function sgxPod(namespace: string, annotations: Record<string, string>, epc = '10Mi') {
   // As the validating pass sees it: already mutated (the enclave device is there).

@@ -112,7 +112,7 @@ export function register(program: Command): void {
       const { createWebhookServer, KubeCluster } = await import('../../admission/index.js');
       let cluster = null;
       if (o.kube) {
-        const { loadKubeConfig } = await import('../../node/kube.js');
+        const { loadKubeConfig } = await import('../../kube/client.js');
         try {
           cluster = new KubeCluster(loadKubeConfig(o.kubeconfig));
         } catch (e) {
