@@ -106,18 +106,9 @@ async function decide(uid: string, request: Record<string, unknown>, mode: Revie
     }
   }
   const namespace = typeof request.namespace === 'string' ? request.namespace : isObject(object.metadata) && typeof object.metadata.namespace === 'string' ? object.metadata.namespace : 'default';
-  const trusted = options.trustedMrSigners ?? [];
-  if (cluster || trusted.length > 0) {
-    const lookups: SignerLookups = cluster ?? {
-      namespaceAnnotations: async () => null,
-      configMapBytes: async () => {
-        throw new Error('no Kubernetes API configured');
-      },
-    };
-    const s = await checkSigner(annotations, namespace, trusted, lookups);
-    denials.push(...s.denials);
-    warnings.push(...s.warnings);
-  }
+  const s = await checkSigner(annotations, namespace, options.trustedMrSigners ?? [], cluster);
+  denials.push(...s.denials);
+  warnings.push(...s.warnings);
   // The validating pass sees the pod after every mutation. A Pod that still needs ours was created while the
   // mutating webhook was skipped (an outage under failurePolicy Ignore): refusing it here is what stops it from
   // starting without /dev/sgx_enclave, Intel's silent failure (spec k8s-sgx.md §2.5, intel#1695). Workloads are
