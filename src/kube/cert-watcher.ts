@@ -74,6 +74,7 @@ export class CertWatcher {
   private timer: NodeJS.Timeout | null = null;
   private pending: NodeJS.Timeout | null = null;
   private readonly listeners: ((p: TlsPair) => void)[] = [];
+  private readonly failureListeners: ((reason: string) => void)[] = [];
   private lastError: string | null = null;
   reloads = 0;
   failures = 0;
@@ -90,6 +91,11 @@ export class CertWatcher {
   /** Called with every new pair after it was loaded and checked. */
   onChange(listener: (p: TlsPair) => void): void {
     this.listeners.push(listener);
+  }
+
+  /** Called once for each new reason the files fail to load (not again while the same failure persists). */
+  onFailure(listener: (reason: string) => void): void {
+    this.failureListeners.push(listener);
   }
 
   start(): void {
@@ -130,6 +136,7 @@ export class CertWatcher {
       const msg = (e as Error).message;
       if (msg !== this.lastError) {
         this.failures++;
+        for (const l of this.failureListeners) l(msg);
         this.log.warn('TLS files do not load; still serving the previous certificate', { reason: msg, fingerprint: this.pair.fingerprint });
       }
       this.lastError = msg;

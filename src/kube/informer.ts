@@ -90,6 +90,7 @@ export class Informer<T extends KubernetesObject> {
   private restartTimer: NodeJS.Timeout | null = null;
   private state: DependencyHealth;
   private syncedResolve!: () => void;
+  private readonly errorWaiters = new Set<(e: Error) => void>();
   /** Resolves after the first complete list. */
   readonly synced: Promise<void>;
   hasSynced = false;
@@ -153,10 +154,31 @@ export class Informer<T extends KubernetesObject> {
     this.setHealth(false, reason);
     const delay = this.backoff.next();
     this.log.warn('list or watch failed; will retry', { reason, retryInMs: delay, attempt: this.backoff.attempts });
+    if (!this.hasSynced) for (const w of this.errorWaiters) w(new Error(reason));
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null;
       if (!this.stopped) void this.lw.start();
     }, delay);
+    // The owner (a server, a device plugin) keeps the process alive; a retry alone must not.
+    this.restartTimer.unref();
+  }
+
+  /** Resolves once synced; rejects with the reason of a failure before the first sync, or after `ms`. */
+  waitForSync(ms: number): Promise<void> {
+    if (this.hasSynced) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const done = (e?: Error) => {
+        clearTimeout(timer);
+        this.errorWaiters.delete(fail);
+        if (e) reject(e);
+        else resolve();
+      };
+      const fail = (e: Error) => done(e);
+      const timer = setTimeout(() => done(new Error(`${this.opts.name}: no complete list from the API server within ${ms} ms`)), ms);
+      timer.unref();
+      this.errorWaiters.add(fail);
+      void this.synced.then(() => done());
+    });
   }
 
   on(verb: 'add' | 'update' | 'delete' | 'change', cb: (obj: T) => void): void {

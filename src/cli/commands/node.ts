@@ -1,21 +1,7 @@
 import type { Command } from 'commander';
 import { createLogger, isLogLevel } from '../../lib/log.js';
 import { discover, MIB, NodeAgent, type SgxDiscovery } from '../../node/index.js';
-import { parseIntFlag, printJson, UsageError } from '../util.js';
-
-function parseDuration(value: string, flag: string): number {
-  const m = /^(\d+)(ms|s|m)?$/.exec(value);
-  if (!m) throw new UsageError(`${flag}: expected a duration like 500ms, 15s or 5m, got ${JSON.stringify(value)}`);
-  const n = Number(m[1]);
-  return m[2] === 'm' ? n * 60_000 : m[2] === 'ms' ? n : n * 1000;
-}
-
-function parseAddress(value: string): { host: string; port: number } | null {
-  if (value === 'off' || value === '') return null;
-  const i = value.lastIndexOf(':');
-  if (i < 0) throw new UsageError(`--metrics-address: expected host:port or "off", got ${JSON.stringify(value)}`);
-  return { host: value.slice(0, i).replace(/^\[|\]$/g, ''), port: parseIntFlag(value.slice(i + 1), '--metrics-address port', 65535) };
-}
+import { parseDuration, parseIntFlag, parseListenAddress, printJson, UsageError } from '../util.js';
 
 function describe(d: SgxDiscovery): string {
   const lines: string[] = [];
@@ -83,7 +69,7 @@ export function register(program: Command): void {
         pluginDir: opts.pluginDir,
         enclaveSlots: opts.enclaveSlots === undefined ? slots : parseIntFlag(opts.enclaveSlots, '--enclave-slots', 100_000),
         provisionSlots: opts.provisionSlots === undefined ? slots : parseIntFlag(opts.provisionSlots, '--provision-slots', 100_000),
-        metrics: parseAddress(opts.metricsAddress),
+        metrics: parseListenAddress(opts.metricsAddress, '--metrics-address'),
         scanIntervalMs: parseDuration(opts.scanInterval, '--scan-interval'),
         checkIntervalMs: parseDuration(opts.checkInterval, '--check-interval'),
         resyncMs: parseDuration(opts.resync, '--resync'),
