@@ -246,6 +246,8 @@ export class SgxDevicePlugin {
     this.streams.add(call);
     const drop = (): void => {
       this.streams.delete(call);
+      // The kubelet holds ListAndWatch open for as long as it runs: its end is the kubelet going away.
+      if (this.streams.size === 0 && !this.stopped && !this.registering) this.setRegistered(false, 'the kubelet closed ListAndWatch');
     };
     call.on('cancelled', drop);
     call.on('close', drop);
