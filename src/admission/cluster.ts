@@ -19,6 +19,8 @@ export interface KubeClusterOptions {
    * `confkube.io/sgx=true`; watching only them keeps every other node's status updates off the wire.
    */
   nodeLabelSelector?: string;
+  /** Each node watch request is re-opened after this long (s; default 300). */
+  watchTimeoutSeconds?: number;
   backoff?: BackoffOptions;
   logger?: Logger;
 }
@@ -107,7 +109,7 @@ export class KubeCluster implements ClusterView {
     this.timeout = options.callTimeoutMs ?? 3_000;
     this.nodes = new Informer<V1Node>({
       kubeConfig: kc, name: 'apiserver-node-watch', path: '/api/v1/nodes', labelSelector: options.nodeLabelSelector || undefined,
-      list: (page) => this.api.listNode(page), transform: slimNode, backoff: options.backoff, logger: options.logger,
+      list: (page) => this.api.listNode(page), transform: slimNode, backoff: options.backoff, logger: options.logger, watchTimeoutSeconds: options.watchTimeoutSeconds,
     });
     this.nodes.on('change', () => (this.largest = undefined));
     this.namespaces = new TtlCache(this.ttl, options.maxEntries ?? 1000);

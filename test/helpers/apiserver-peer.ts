@@ -244,6 +244,7 @@ export class ApiServerPeer {
   /** End every open watch, as an API server restart or a load balancer does. */
   dropWatches(): void {
     for (const w of this.watchers) w.res.end();
+    this.watchers.clear();
   }
 
   /** A self-signed serving certificate for 127.0.0.1 (ECDSA P-256), used as the kubeconfig's CA. */
@@ -326,6 +327,7 @@ export class ApiServerPeer {
   }
 
   private write(w: Watcher, event: Json): void {
+    if (w.res.writableEnded) return;
     const line = JSON.stringify(event) + '\n';
     w.log.bytes += Buffer.byteLength(line);
     w.res.write(line);
@@ -456,6 +458,7 @@ export class ApiServerPeer {
       if (url.searchParams.get('allowWatchBookmarks') === 'true') {
         this.write(w, { type: 'BOOKMARK', object: { kind: resource === 'nodes' ? 'Node' : 'Pod', apiVersion: 'v1', metadata: { resourceVersion: String(this.rv) } } });
       }
+      this.watchers.delete(w);
       res.end();
     }, timeout * 1000) : null;
     res.on('close', () => {
