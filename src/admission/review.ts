@@ -12,6 +12,13 @@ export interface ReviewOptions extends MutateOptions {
   /** Cluster-wide trusted MRSIGNERs (lower-case hex). */
   trustedMrSigners?: readonly string[];
   cluster?: ClusterView | null;
+  /**
+   * `rewrite` (default): workload templates are patched like pods, so the stored template shows what its pods
+   * get. `pods`: workloads are checked (refusals, warnings) but stored as written, and only their Pods are
+   * patched at creation — the user's EPC alias stays in the Deployment, so GitOps tools see no drift
+   * (docs/kube-operations.md §GitOps).
+   */
+  workloadMutation?: 'rewrite' | 'pods';
 }
 
 export interface AdmissionResponse {
@@ -156,7 +163,7 @@ async function decide(uid: string, request: Record<string, unknown>, mode: Revie
     return r;
   }
   const r = allowed(uid, mode === 'mutate' ? warnings : []);
-  if (mode === 'mutate' && plan.ops.length > 0) {
+  if (mode === 'mutate' && plan.ops.length > 0 && (kind === 'Pod' || options.workloadMutation !== 'pods')) {
     r.patchType = 'JSONPatch';
     facts.patchOps = plan.ops.length;
     r.patch = Buffer.from(JSON.stringify(plan.ops satisfies PatchOp[])).toString('base64');

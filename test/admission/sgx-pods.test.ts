@@ -136,3 +136,20 @@ test("aesmd as the pod's own sidecar (Intel's sidecar mode): an in-pod memory em
   const bare = asKind('Pod', { metadata: { annotations: { 'confkube.io/quote-provider': 'aesmd' } }, spec: { containers: [{ name: 'app', image: 'x', resources: { limits: { 'sgx.intel.com/epc': '64Mi' } } }, { name: 'aesmd', image: 'y' }] } });
   assert.match((await reviewRequest(reviewFor(bare), 'mutate')).response.warnings!.join(), /aesmd sidecar runs the quoting enclaves/);
 });
+
+test('workload mutation "pods": a Deployment keeps the alias its Git source has, its Pods get the canonical name and the device', async () => {
+  const template = { spec: { containers: [{ name: 'app', image: 'x', resources: { limits: { 'sgx.intel.com/sgx_epc_mem_in_MiB': '10' } } }] } };
+  const dep = asKind('Deployment', template);
+  const out = await reviewRequest(reviewFor(dep), 'mutate', { workloadMutation: 'pods' });
+  assert.equal(out.response.allowed, true);
+  assert.equal(out.response.patch, undefined, 'the stored Deployment is what Git has');
+  // Still checked: an impossible template is refused at the workload, not pod by pod.
+  const bad = asKind('Deployment', { spec: { containers: [{ name: 'app', image: 'x', resources: { limits: { 'sgx.intel.com/sgx_epc_mem_in_MiB': '10Mi' } } }] } });
+  assert.equal((await reviewRequest(reviewFor(bad), 'mutate', { workloadMutation: 'pods' })).response.allowed, false);
+  // The ReplicaSet's Pod is mutated as always, and the validating pass admits it.
+  const pod = asKind('Pod', template);
+  const after = patched(pod, await reviewRequest(reviewFor(pod), 'mutate', { workloadMutation: 'pods' })) as any;
+  assert.deepEqual(after.spec.containers[0].resources.limits, { 'sgx.intel.com/epc': '10Mi', 'sgx.intel.com/enclave': '1' });
+  assert.equal((await reviewRequest(reviewFor(after), 'validate', { workloadMutation: 'pods' })).response.allowed, true);
+  assert.equal((await reviewRequest(reviewFor(dep), 'validate', { workloadMutation: 'pods' })).response.allowed, true, 'an unmutated workload is not refused');
+});

@@ -20,6 +20,7 @@ interface WebhookFlags {
   nodeLabelSelector: string;
   tlsPoll: string;
   logLevel: string;
+  workloadMutation: string;
 }
 
 /** `key[=value][:effect]`, as `kubectl taint` writes it. */
@@ -100,10 +101,13 @@ export function register(program: Command): void {
     .option('--metrics-address <host:port>', 'plain-HTTP listener for /metrics, or "off"', process.env.CONFKUBE_METRICS_ADDRESS ?? '0.0.0.0:9465')
     .option('--node-label-selector <selector>', 'nodes the node informer watches for the largest EPC ("" for every node)', `${LABEL_SGX}=true`)
     .option('--tls-poll <duration>', 're-read the TLS files this often besides watching their directory ("0" turns polling off)', '10s')
+    .option('--workload-mutation <mode>', 'rewrite: patch workload templates like pods; pods: check workloads but store them as written and patch only their Pods (no GitOps drift)', 'rewrite')
     .option('--log-level <level>', 'debug (also every ordinary object\'s decision), info, warn or error', 'info')
     .action(async (o: WebhookFlags) => {
       for (const s of o.trustedMrsigner) if (!/^[0-9a-f]{64}$/.test(s)) throw new UsageError(`--trusted-mrsigner: expected 64 hex digits, got ${JSON.stringify(s)}`);
       const sgxToleration = o.sgxTaint ? parseTaint(o.sgxTaint) : null;
+      if (o.workloadMutation !== 'rewrite' && o.workloadMutation !== 'pods') throw new UsageError(`--workload-mutation: expected rewrite or pods, got ${JSON.stringify(o.workloadMutation)}`);
+      const workloadMutation = o.workloadMutation;
       if (o.review !== undefined) {
         await reviewFile(o.review, { trustedMrSigners: o.trustedMrsigner, sgxToleration, json: o.json === true });
         return;
@@ -134,7 +138,7 @@ export function register(program: Command): void {
         }
       }
       const metrics = new WebhookMetrics(true);
-      const app = createWebhookServer({ certWatcher, cluster, trustedMrSigners: o.trustedMrsigner, sgxToleration, metrics, log });
+      const app = createWebhookServer({ certWatcher, cluster, trustedMrSigners: o.trustedMrsigner, sgxToleration, workloadMutation, metrics, log });
       await app.listen({ port, host: o.address });
       certWatcher.start();
       // The node informer starts at once, so the first SGX pod finds the cache filled.
