@@ -5,6 +5,7 @@ import { request as httpRequest } from 'node:http';
 import type { Command } from 'commander';
 import { EXIT_REJECTED, UsageError, printJson, readInputFile } from '../util.js';
 import { decodeBinaryInput } from '../../lib/bytes.js';
+import { createLogger } from '../../lib/log.js';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -57,7 +58,9 @@ export async function startFromFlags(f: ServeFlags): Promise<{ url: string; clos
     if (Number.isNaN(t)) throw new UsageError(`--verify-at: not an ISO time: ${f.verifyAt}`);
     verifyAt = () => t;
   }
-  if (!tls) process.stderr.write(`confkube: WARNING: no --tls-key/--tls-cert: serving plain HTTP on ${baseUrl} (only behind a TLS-terminating proxy; the Azure SDKs require HTTPS)\n`);
+  // The one logger of every confkube service (src/lib/log.ts): JSON lines on stderr.
+  const log = createLogger({ base: { service: 'attestation' } });
+  if (!tls) log.warn(`no --tls-key/--tls-cert: serving plain HTTP on ${baseUrl} (only behind a TLS-terminating proxy; the Azure SDKs require HTTPS)`);
   const sqlitePath = /^sqlite:(.+)$/.exec(f.store)?.[1] ?? (/^[a-z]+:\/\//i.test(f.store) ? null : f.store);
   if (sqlitePath) mkdirSync(dirname(resolve(sqlitePath)), { recursive: true });
   const { parseReleasePolicy } = await import('../../keyrelease/index.js');
@@ -83,6 +86,7 @@ export async function startFromFlags(f: ServeFlags): Promise<{ url: string; clos
     ...(f.bodyLimit ? { bodyLimit: Number(f.bodyLimit) } : {}),
     releasableKeys,
     defaultMetrics: true,
+    warn: (m: string) => log.warn(m),
   });
   await svc.app.listen({ host, port });
   return {
