@@ -7,7 +7,6 @@ import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from 'node:tls';
@@ -80,31 +79,25 @@ function postReview(port: number, ca: string): Promise<{ status: number; allowed
   });
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
 test('the webhook process serves a renewed certificate without a restart (Secret volume symlink swap)', async () => {
   const a = makePair('webhook-a');
   const b = makePair('webhook-b');
   const vol = join(dir, 'volume-cli');
   mkdirSync(vol);
   writeSecretVolume(vol, { 'tls.crt': a.cert, 'tls.key': a.key });
-  const port = await freePort();
+  let port = 0;
   const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'webhook', '--tls-cert', join(vol, 'tls.crt'), '--tls-key', join(vol, 'tls.key'),
-    '--port', String(port), '--address', '127.0.0.1', '--no-kube', '--metrics-address', 'off', '--tls-poll', '0'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
+    '--port', '0', '--address', '127.0.0.1', '--no-kube', '--metrics-address', 'off', '--tls-poll', '0'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   try {
     await new Promise<void>((resolve, reject) => {
       child.stderr!.on('data', (d) => {
         stderr += d;
-        if (stderr.includes('listening')) resolve();
+        const m = /"msg":"confkube webhook listening"[^\n]*"port":(\d+)/.exec(stderr);
+        if (m) {
+          port = Number(m[1]);
+          resolve();
+        }
       });
       child.once('exit', (code) => reject(new Error(`webhook exited ${code}: ${stderr}`)));
     });

@@ -152,7 +152,7 @@ export function register(program: Command): void {
         metrics.registry.metrics().then((body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body), (e: Error) => res.writeHead(500).end(e.message));
       }) : null;
       if (metricsServer && metricsAt) await new Promise<void>((resolve, reject) => metricsServer.once('error', reject).listen(metricsAt.port, metricsAt.host, () => resolve()));
-      log.info('confkube webhook listening', { port, metrics: metricsAt ? `${metricsAt.host}:${metricsAt.port}` : 'off', cluster: cluster !== null, trustedMrSigners: o.trustedMrsigner.length, fingerprint: certWatcher.current.fingerprint });
+      log.info('confkube webhook listening', { port: (app.server.address() as { port: number }).port, metrics: metricsAt ? `${metricsAt.host}:${metricsAt.port}` : 'off', cluster: cluster !== null, trustedMrSigners: o.trustedMrsigner.length, fingerprint: certWatcher.current.fingerprint });
       const stop = (signal: string) => {
         log.info('signal received; stopping', { signal });
         certWatcher.stop();
