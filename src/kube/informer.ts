@@ -91,6 +91,8 @@ export class Informer<T extends KubernetesObject> {
   private state: DependencyHealth;
   private syncedResolve!: () => void;
   private readonly errorWaiters = new Set<(e: Error) => void>();
+  /** Why the last attempt before the first sync failed (answered at once to a caller who cannot wait). */
+  private unsyncedError: string | null = null;
   /** Resolves after the first complete list. */
   readonly synced: Promise<void>;
   hasSynced = false;
@@ -154,7 +156,10 @@ export class Informer<T extends KubernetesObject> {
     this.setHealth(false, reason);
     const delay = this.backoff.next();
     this.log.warn('list or watch failed; will retry', { reason, retryInMs: delay, attempt: this.backoff.attempts });
-    if (!this.hasSynced) for (const w of this.errorWaiters) w(new Error(reason));
+    if (!this.hasSynced) {
+      this.unsyncedError = reason;
+      for (const w of this.errorWaiters) w(new Error(reason));
+    }
     this.restartTimer = setTimeout(() => {
       this.restartTimer = null;
       if (!this.stopped) void this.lw.start();
@@ -166,6 +171,8 @@ export class Informer<T extends KubernetesObject> {
   /** Resolves once synced; rejects with the reason of a failure before the first sync, or after `ms`. */
   waitForSync(ms: number): Promise<void> {
     if (this.hasSynced) return Promise.resolve();
+    // Failing already: answer now rather than holding the caller until the next retry.
+    if (this.unsyncedError !== null) return Promise.reject(new Error(this.unsyncedError));
     return new Promise<void>((resolve, reject) => {
       const done = (e?: Error) => {
         clearTimeout(timer);

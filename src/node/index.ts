@@ -1,5 +1,7 @@
 /** Node agent: SGX discovery, kubelet device plugin, EPC capacity and labels, per-pod EPC metrics. */
-export { NodeAgent, type AgentOptions } from './agent.js';
+export { DEFAULT_METRICS_ADDRESS, NodeAgent, type AgentOptions } from './agent.js';
+export { applyEpcLimits, miscBase, type EpcLimitResult, type EpcLimitTarget } from './epc-limits.js';
+export { nodePodInformer } from './pod-informer.js';
 export { Backoff, sleep, type BackoffOptions } from '../kube/backoff.js';
 export { parsePodCgroup, type PodCgroup } from './cgroup.js';
 export { parseCpuinfo, type CpuInfo } from './cpuinfo.js';
