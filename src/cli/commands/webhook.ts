@@ -87,7 +87,7 @@ async function reviewFile(path: string, o: { trustedMrSigners: string[]; sgxTole
 export function register(program: Command): void {
   program
     .command('webhook')
-    .description('run the SGX admission webhook (AdmissionReview v1 over HTTPS: POST /mutate, /validate; GET /healthz)')
+    .description('run the SGX admission webhook (AdmissionReview v1 over HTTPS: POST /mutate, /validate; GET /healthz, /readyz; /metrics on --metrics-address)')
     .option('--tls-cert <file>', 'PEM certificate valid for <service>.<namespace>.svc (required to serve)', process.env.CONFKUBE_WEBHOOK_TLS_CERT)
     .option('--tls-key <file>', 'PEM private key (required to serve)', process.env.CONFKUBE_WEBHOOK_TLS_KEY)
     .option('--review <file>', 'do not serve: admit one manifest (Pod or workload, YAML or JSON) or AdmissionReview, print the decision and the patched object; exit 1 if refused')
