@@ -1,21 +1,28 @@
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
-import { describeKubeError } from '../node/kube.js';
-import { parseQuantity } from '../node/quantity.js';
+import { CoreV1Api, type KubeConfig, type V1Node } from '@kubernetes/client-node';
+import type { BackoffOptions } from '../kube/backoff.js';
+import { describeKubeError } from '../kube/client.js';
+import { Informer, type DependencyHealth } from '../kube/informer.js';
+import { parseQuantity } from '../kube/quantity.js';
+import type { Logger } from '../lib/log.js';
 import { EPC_RESOURCE } from './names.js';
 import type { ClusterView } from './review.js';
 
 export interface KubeClusterOptions {
-  /** How long node capacity, namespace annotations and ConfigMaps are reused before a refresh (ms). */
+  /** How long namespace annotations and ConfigMaps are reused before they are read again (ms). */
   ttlMs?: number;
-  /**
-   * How long an expired node capacity is still answered while a refresh runs in the background, so an SGX
-   * pod never waits on the node list (ms; default 10 × ttl). Past it, the review waits for the refresh.
-   */
-  staleMs?: number;
   /** Per-call timeout: the API server waits for the webhook at most `timeoutSeconds`. */
   callTimeoutMs?: number;
   /** Entries kept per cache (namespaces, ConfigMaps). */
   maxEntries?: number;
+  /**
+   * Nodes the informer watches (an equality label selector). The confkube agent labels SGX nodes
+   * `confkube.io/sgx=true`; watching only them keeps every other node's status updates off the wire.
+   */
+  nodeLabelSelector?: string;
+  /** Each node watch request is re-opened after this long (s; default 300). */
+  watchTimeoutSeconds?: number;
+  backoff?: BackoffOptions;
+  logger?: Logger;
 }
 
 export interface LargestEpc {
@@ -70,68 +77,88 @@ class TtlCache<T> {
 /** What a ConfigMap key holds for the SIGSTRUCT check. */
 export type ConfigMapEntry = Uint8Array | null;
 
+/** What the webhook keeps of a Node: its name and EPC (a Node's image list alone is often 10–50 KB). */
+function slimNode(n: V1Node): V1Node {
+  const epc = (m: Record<string, string> | undefined) => (m?.[EPC_RESOURCE] !== undefined ? { [EPC_RESOURCE]: m[EPC_RESOURCE] } : undefined);
+  return {
+    apiVersion: n.apiVersion, kind: n.kind,
+    metadata: { name: n.metadata?.name, resourceVersion: n.metadata?.resourceVersion },
+    status: { capacity: epc(n.status?.capacity), allocatable: epc(n.status?.allocatable) },
+  };
+}
+
 /**
- * The cluster as the webhook sees it, through @kubernetes/client-node: the largest node EPC, namespace
- * annotations and ConfigMaps, each cached with a TTL. Only SGX pods ever cause a call; node capacity is
- * refreshed in the background while the last answer is still recent enough.
+ * The cluster as the webhook sees it, through @kubernetes/client-node: the largest node EPC from a shared
+ * node informer (one list, then a watch), namespace annotations and ConfigMaps read on demand and cached with
+ * a TTL. Only SGX pods ever cause a read.
  */
 export class KubeCluster implements ClusterView {
   private readonly api: CoreV1Api;
   private readonly ttl: number;
-  private readonly stale: number;
   private readonly timeout: number;
-  private nodes: Cached<LargestEpc | null> | null = null;
-  private nodesInFlight: Promise<LargestEpc | null> | null = null;
+  private readonly nodes: Informer<V1Node>;
+  private starting: Promise<void> | null = null;
+  /** The answer computed from the cache; undefined after any node event. */
+  private largest: LargestEpc | null | undefined;
   private readonly namespaces: TtlCache<Record<string, string> | null>;
   private readonly configMaps: TtlCache<{ binaryData: Record<string, string>; data: Record<string, string> }>;
 
   constructor(kc: KubeConfig, options: KubeClusterOptions = {}) {
     this.api = kc.makeApiClient(CoreV1Api);
     this.ttl = options.ttlMs ?? 30_000;
-    this.stale = options.staleMs ?? this.ttl * 10;
     this.timeout = options.callTimeoutMs ?? 3_000;
+    this.nodes = new Informer<V1Node>({
+      kubeConfig: kc, name: 'apiserver-node-watch', path: '/api/v1/nodes', labelSelector: options.nodeLabelSelector || undefined,
+      list: (page) => this.api.listNode(page), transform: slimNode, backoff: options.backoff, logger: options.logger, watchTimeoutSeconds: options.watchTimeoutSeconds,
+    });
+    this.nodes.on('change', () => (this.largest = undefined));
     this.namespaces = new TtlCache(this.ttl, options.maxEntries ?? 1000);
     this.configMaps = new TtlCache(this.ttl, options.maxEntries ?? 1000);
   }
 
-  private refreshNodes(): Promise<LargestEpc | null> {
-    if (!this.nodesInFlight) {
-      this.nodesInFlight = (async () => {
-        try {
-          const list = await withTimeout(this.api.listNode(), this.timeout, 'list nodes');
-          let best: LargestEpc | null = null;
-          for (const n of list.items ?? []) {
-            // allocatable is what the scheduler can place; capacity when a node does not report it yet.
-            const raw = n.status?.allocatable?.[EPC_RESOURCE] ?? n.status?.capacity?.[EPC_RESOURCE];
-            if (raw === undefined) continue;
-            let bytes: number;
-            try {
-              bytes = parseQuantity(raw);
-            } catch {
-              continue;
-            }
-            if (!best || bytes > best.bytes) best = { bytes, node: n.metadata?.name ?? '?' };
-          }
-          this.nodes = { at: Date.now(), value: best };
-          return best;
-        } catch (e) {
-          throw new Error(describeKubeError(e));
-        } finally {
-          this.nodesInFlight = null;
-        }
-      })();
-    }
-    return this.nodesInFlight;
+  /** Start the node informer (also started by the first review that needs it). */
+  start(): Promise<void> {
+    this.starting ??= this.nodes.start();
+    return this.starting;
   }
 
+  async stop(): Promise<void> {
+    await this.nodes.stop();
+  }
+
+  health(): DependencyHealth {
+    return this.nodes.health();
+  }
+
+  /** API calls made for nodes (each list page and each watch request). */
+  get nodeCalls(): number {
+    return this.nodes.lists + this.nodes.watches;
+  }
+
+  /**
+   * From the informer's cache: an SGX pod never waits on the API server once the first list arrived. While a
+   * watch is being re-established the last known capacity answers.
+   */
   async largestEpc(): Promise<LargestEpc | null> {
-    const age = this.nodes ? Date.now() - this.nodes.at : Infinity;
-    if (this.nodes && age < this.ttl) return this.nodes.value;
-    if (this.nodes && age < this.stale) {
-      this.refreshNodes().catch(() => undefined); // the next review retries; this one uses the recent answer
-      return this.nodes.value;
+    void this.start();
+    await this.nodes.waitForSync(this.timeout);
+    if (this.largest === undefined) {
+      let best: LargestEpc | null = null;
+      for (const n of this.nodes.list()) {
+        // allocatable is what the scheduler can place; capacity when a node does not report it yet.
+        const raw = n.status?.allocatable?.[EPC_RESOURCE] ?? n.status?.capacity?.[EPC_RESOURCE];
+        if (raw === undefined) continue;
+        let bytes: number;
+        try {
+          bytes = parseQuantity(raw);
+        } catch {
+          continue;
+        }
+        if (!best || bytes > best.bytes) best = { bytes, node: n.metadata?.name ?? '?' };
+      }
+      this.largest = best;
     }
-    return this.refreshNodes();
+    return this.largest;
   }
 
   async namespaceAnnotations(namespace: string): Promise<Record<string, string> | null> {

@@ -1,5 +1,5 @@
 import { ConfkubeError } from '../lib/errors.js';
-import { parseQuantity } from '../node/quantity.js';
+import { parseQuantity } from '../kube/quantity.js';
 import { EPC_RESOURCE } from './names.js';
 import type { Json } from './pod-spec.js';
 

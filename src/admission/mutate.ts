@@ -13,6 +13,7 @@ import {
   PROVISION_RESOURCE,
   QUOTE_PROVIDER_AESMD,
 } from './names.js';
+import { effectiveRequest } from '../kube/pod-requests.js';
 import { epcValue, formatBytes } from './epc-quantity.js';
 import { containersOf, isObject, pointer, type ContainerRef, type Json, type JsonObject } from './pod-spec.js';
 
@@ -37,18 +38,20 @@ export interface MutateOptions {
 }
 
 export interface PodPlan {
-  /** The pod asks for SGX (an EPC name in any container, or a confkube.io/ annotation). */
+  /** The pod asks for SGX: an EPC name, `sgx.intel.com/enclave` or `sgx.intel.com/provision` in any container, or a confkube.io/ annotation. */
   sgx: boolean;
   ops: PatchOp[];
   warnings: string[];
   /** Reasons to reject: the pod asks for SGX in a way that cannot work. */
   denials: string[];
-  /** EPC the pod needs on one node: max(sum of app containers, largest init container), bytes. */
+  /** EPC the pod needs on one node, as the scheduler adds it up (native sidecars included), bytes. */
   epcBytes: number;
   enclaveContainers: string[];
 }
 
 const EPC_NAMES: readonly string[] = [EPC_RESOURCE, ...EPC_ALIASES_MIB];
+/** Names that make a pod an SGX pod: EPC under any name, or the devices asked for directly. */
+const SGX_NAMES: readonly string[] = [...EPC_NAMES, ENCLAVE_RESOURCE, PROVISION_RESOURCE];
 const SHELLS = /(^|\/)(sh|bash|ash|dash|zsh|ksh)$/;
 const FORK_PATTERNS = /&&|\|\||[|;&]\s*\S|\$\(|`|\bnohup\b|\bxargs\b|\bexec\b/;
 
@@ -85,23 +88,26 @@ function where(ref: ContainerRef): string {
   return `${ref.list === 'initContainers' ? 'init container' : 'container'} "${ref.name}"`;
 }
 
-/** EPC names used in a container's limits or requests (no parsing: decides only whether the pod asks for SGX). */
-function namesEpc(ref: ContainerRef): boolean {
+/** Whether a container's limits or requests use one of `names` (no parsing: decides only whether the pod asks for SGX). */
+function uses(ref: ContainerRef, names: readonly string[]): boolean {
   const res = ref.container.resources;
   if (!isObject(res)) return false;
   for (const m of ['limits', 'requests'] as const) {
     const map = res[m];
-    if (isObject(map) && EPC_NAMES.some((n) => map[n] !== undefined && map[n] !== null)) return true;
+    if (isObject(map) && names.some((n) => map[n] !== undefined && map[n] !== null)) return true;
   }
   return false;
 }
 
+const namesEpc = (ref: ContainerRef): boolean => uses(ref, EPC_NAMES);
+
 /**
  * Aliases become `sgx.intel.com/epc` in bytes in limits and requests alike; a canonical entry is kept as
  * written. Requests must equal limits for extended resources (docs/admission.md §EPC rewrite rules); an EPC request without a limit gets the
- * limit the API server would otherwise refuse the pod for lacking. Returns the container's EPC in bytes.
+ * limit the API server would otherwise refuse the pod for lacking. Returns the container's EPC in bytes, null
+ * when no entry could be read (the denial says why).
  */
-function normaliseEpc(edit: ResourceEdit, plan: PodPlan): number {
+function normaliseEpc(edit: ResourceEdit, plan: PodPlan): number | null {
   const w = where(edit.ref);
   const per: Record<'limits' | 'requests', number | null> = { limits: null, requests: null };
   for (const m of ['limits', 'requests'] as const) {
@@ -121,7 +127,8 @@ function normaliseEpc(edit: ResourceEdit, plan: PodPlan): number {
     }
     per[m] = values[0].bytes;
     for (const n of EPC_ALIASES_MIB) delete map[n];
-    if (map[EPC_RESOURCE] === undefined || map[EPC_RESOURCE] === null) map[EPC_RESOURCE] = formatBytes(values[0].bytes);
+    // An alias of 0 is dropped, not rewritten: the container asks for no EPC (docs/kube-operations.md §EPC 0).
+    if ((map[EPC_RESOURCE] === undefined || map[EPC_RESOURCE] === null) && values[0].bytes > 0) map[EPC_RESOURCE] = formatBytes(values[0].bytes);
   }
   if (per.limits !== null && per.requests !== null && per.limits !== per.requests) {
     plan.denials.push(`${w}: EPC request ${formatBytes(per.requests)} differs from its limit ${formatBytes(per.limits)}; extended resources need requests equal to limits`);
@@ -130,7 +137,7 @@ function normaliseEpc(edit: ResourceEdit, plan: PodPlan): number {
     edit.limits = { ...(edit.limits ?? {}), [EPC_RESOURCE]: edit.requests[EPC_RESOURCE] };
     plan.warnings.push(`${w}: EPC limit set to the request (${formatBytes(per.requests)}): extended resources need a limit equal to the request`);
   }
-  return per.limits ?? per.requests ?? 0;
+  return per.limits ?? per.requests ?? null;
 }
 
 /** `name: "1"` in limits, and in requests when the container has a requests map (else they default from limits). */
@@ -166,17 +173,47 @@ function emitResources(edit: ResourceEdit, base: readonly string[], ops: PatchOp
   }
 }
 
-function addAesmd(ref: ContainerRef, base: readonly string[], ops: PatchOp[]): void {
+function addAesmd(ref: ContainerRef, base: readonly string[], ops: PatchOp[], opts: { readOnly: boolean; env: boolean }): void {
   const c = ref.container;
   const path = (...p: (string | number)[]) => pointer([...base, ref.list, ref.index, ...p]);
   const mounts = Array.isArray(c.volumeMounts) ? c.volumeMounts : null;
   const mounted = mounts?.some((m) => isObject(m) && (m.mountPath === AESMD_DIR || m.name === AESMD_VOLUME));
-  const mount = { name: AESMD_VOLUME, mountPath: AESMD_DIR };
+  const mount: JsonObject = { name: AESMD_VOLUME, mountPath: AESMD_DIR, ...(opts.readOnly ? { readOnly: true } : {}) };
   if (!mounted) ops.push(mounts ? { op: 'add', path: path('volumeMounts', '-'), value: mount } : { op: 'add', path: path('volumeMounts'), value: [mount] });
+  if (!opts.env) return;
   const env = Array.isArray(c.env) ? c.env : null;
   const hasEnv = env?.some((e) => isObject(e) && e.name === AESM_ENV);
   const entry = { name: AESM_ENV, value: '1' };
   if (!hasEnv) ops.push(env ? { op: 'add', path: path('env', '-'), value: entry } : { op: 'add', path: path('env'), value: [entry] });
+}
+
+/**
+ * Out-of-process quoting through aesmd, in Intel's two modes (docs/kube-operations.md §aesmd):
+ * - sidecar: the pod runs its own container named `aesmd` (an app container or a native sidecar). Its socket
+ *   directory is an in-pod memory emptyDir shared with the enclave containers, and the sidecar gets the
+ *   enclave and provisioning devices for the quoting enclaves. No host path: allowed under Pod Security
+ *   "restricted".
+ * - host: the node's aesmd, through a read-only hostPath of the directory with `type: Directory`, so a node
+ *   without aesmd fails the pod at mount with an event instead of starting it against an empty directory.
+ *   connect(2) on a socket works through a read-only mount. Needs a Pod Security exception (hostPath).
+ */
+function planAesmd(spec: unknown, refs: ContainerRef[], enclaves: ContainerRef[], edits: Map<ContainerRef, ResourceEdit>, base: readonly string[], extra: PatchOp[], plan: PodPlan): void {
+  const sidecar = refs.find((r) => r.name === QUOTE_PROVIDER_AESMD && (r.list === 'containers' || r.container.restartPolicy === 'Always'));
+  for (const ref of enclaves) if (ref !== sidecar) addAesmd(ref, base, extra, { readOnly: true, env: true });
+  let vol: JsonObject;
+  if (sidecar) {
+    addAesmd(sidecar, base, extra, { readOnly: false, env: false });
+    addDevice(editFor(edits, sidecar), ENCLAVE_RESOURCE);
+    addDevice(editFor(edits, sidecar), PROVISION_RESOURCE);
+    if (!namesEpc(sidecar)) plan.warnings.push(`the aesmd sidecar runs the quoting enclaves (QE, PCE) and asks for no ${EPC_RESOURCE}: the scheduler reserves none for them`);
+    vol = { name: AESMD_VOLUME, emptyDir: { medium: 'Memory' } };
+  } else {
+    vol = { name: AESMD_VOLUME, hostPath: { path: AESMD_DIR, type: 'Directory' } };
+  }
+  const volumes = isObject(spec) && Array.isArray(spec.volumes) ? spec.volumes : null;
+  if (!volumes?.some((v) => isObject(v) && v.name === AESMD_VOLUME)) {
+    extra.push(volumes ? { op: 'add', path: pointer([...base, 'volumes', '-']), value: vol } : { op: 'add', path: pointer([...base, 'volumes']), value: [vol] });
+  }
 }
 
 /** AKS FAQ: enclaves are single-process; a shell or fork/exec pattern in an enclave container is worth a warning. */
@@ -208,18 +245,30 @@ function annotatedSgx(annotations: Record<string, string>): boolean {
 export function planPod(spec: unknown, annotations: Record<string, string>, base: readonly string[], options: MutateOptions = {}): PodPlan {
   const plan: PodPlan = { sgx: false, ops: [], warnings: [], denials: [], epcBytes: 0, enclaveContainers: [] };
   const refs = containersOf(spec);
-  const epcRefs = refs.filter(namesEpc);
-  if (epcRefs.length === 0 && !annotatedSgx(annotations)) return plan;
+  const sgxRefs = refs.filter((r) => uses(r, SGX_NAMES));
+  if (sgxRefs.length === 0 && !annotatedSgx(annotations)) return plan;
   plan.sgx = true;
 
   const edits = new Map<ContainerRef, ResourceEdit>();
   const bytes = new Map<ContainerRef, number>();
-  for (const ref of epcRefs) bytes.set(ref, normaliseEpc(editFor(edits, ref), plan));
-  const appBytes = epcRefs.filter((r) => r.list === 'containers').reduce((s, r) => s + (bytes.get(r) ?? 0), 0);
-  const initBytes = Math.max(0, ...epcRefs.filter((r) => r.list === 'initContainers').map((r) => bytes.get(r) ?? 0));
-  plan.epcBytes = Math.max(appBytes, initBytes);
+  for (const ref of refs.filter(namesEpc)) {
+    const b = normaliseEpc(editFor(edits, ref), plan);
+    if (b !== null) bytes.set(ref, b);
+  }
+  plan.epcBytes = effectiveRequest(refs.map((r) => ({ list: r.list, restartPolicy: typeof r.container.restartPolicy === 'string' ? r.container.restartPolicy : null, amount: bytes.get(r) ?? 0 })));
 
-  const enclaves: ContainerRef[] = epcRefs.length > 0 ? epcRefs : refs.filter((r) => r.list === 'containers');
+  // EPC of 0 means no enclave: no device, so nothing unaccounted for can run (docs/kube-operations.md §EPC 0).
+  for (const [ref, b] of bytes) {
+    if (b === 0) {
+      plan.warnings.push(`${where(ref)} asks for 0 EPC: it gets no ${ENCLAVE_RESOURCE} and cannot create an enclave (the zero entry is dropped)`);
+    }
+  }
+  const direct = (r: ContainerRef) => uses(r, [ENCLAVE_RESOURCE, PROVISION_RESOURCE]);
+  let enclaves = refs.filter((r) => (bytes.get(r) ?? 0) > 0 || direct(r));
+  for (const ref of enclaves) {
+    if (!namesEpc(ref)) plan.warnings.push(`${where(ref)} asks for an SGX device directly without ${EPC_RESOURCE}: the scheduler reserves no EPC for its enclave`);
+  }
+  if (enclaves.length === 0 && !refs.some(namesEpc)) enclaves = refs.filter((r) => r.list === 'containers');
   for (const ref of enclaves) {
     addDevice(editFor(edits, ref), ENCLAVE_RESOURCE);
     plan.enclaveContainers.push(ref.name);
@@ -230,16 +279,9 @@ export function planPod(spec: unknown, annotations: Record<string, string>, base
   const extra: PatchOp[] = [];
   const provider = annotations[ANNOTATION_QUOTE_PROVIDER] ?? annotations[INTEL_ANNOTATION_QUOTE_PROVIDER];
   if (provider !== undefined && provider !== '') {
-    if (provider === QUOTE_PROVIDER_AESMD) {
-      // Out-of-process quoting through the node's aesmd (docs/admission.md §Devices and quote providers, Intel's DaemonSet mode).
-      for (const ref of enclaves) addAesmd(ref, base, extra);
-      const volumes = isObject(spec) && Array.isArray(spec.volumes) ? spec.volumes : null;
-      if (!volumes?.some((v) => isObject(v) && v.name === AESMD_VOLUME)) {
-        const vol = { name: AESMD_VOLUME, hostPath: { path: AESMD_DIR, type: 'DirectoryOrCreate' } };
-        extra.push(volumes ? { op: 'add', path: pointer([...base, 'volumes', '-']), value: vol } : { op: 'add', path: pointer([...base, 'volumes']), value: [vol] });
-      }
-    } else {
-      // In-process quoting: the named container runs its own QE/PCE and needs /dev/sgx_provision (docs/admission.md §Devices and quote providers).
+    if (provider === QUOTE_PROVIDER_AESMD) planAesmd(spec, refs, enclaves, edits, base, extra, plan);
+    else {
+      // In-process quoting: the named container runs its own QE/PCE and needs /dev/sgx_provision.
       const ref = refs.find((r) => r.name === provider);
       if (!ref) plan.denials.push(`${ANNOTATION_QUOTE_PROVIDER} names container "${provider}", which the pod does not have (use a container name for in-process quoting, or "aesmd")`);
       else addDevice(editFor(edits, ref), PROVISION_RESOURCE);

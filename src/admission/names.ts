@@ -3,7 +3,7 @@
  * (docs/admission.md §EPC names and aliases); annotations live in the `confkube.io/` namespace, with Intel's quote-provider annotation
  * accepted too (docs/admission.md §EPC names and aliases).
  */
-export { EPC_RESOURCE, EPC_ALIASES_MIB, ENCLAVE_RESOURCE, PROVISION_RESOURCE, AESMD_DIR, AESM_ENV } from '../node/names.js';
+export { EPC_RESOURCE, EPC_ALIASES_MIB, ENCLAVE_RESOURCE, PROVISION_RESOURCE, AESMD_DIR, AESM_ENV } from '../kube/names.js';
 
 /** `"true"`: every app container of the pod is an enclave container even without an EPC request. */
 export const ANNOTATION_SGX = 'confkube.io/sgx';

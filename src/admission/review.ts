@@ -12,6 +12,13 @@ export interface ReviewOptions extends MutateOptions {
   /** Cluster-wide trusted MRSIGNERs (lower-case hex). */
   trustedMrSigners?: readonly string[];
   cluster?: ClusterView | null;
+  /**
+   * `rewrite` (default): workload templates are patched like pods, so the stored template shows what its pods
+   * get. `pods`: workloads are checked (refusals, warnings) but stored as written, and only their Pods are
+   * patched at creation — the user's EPC alias stays in the Deployment, so GitOps tools see no drift
+   * (docs/kube-operations.md §GitOps).
+   */
+  workloadMutation?: 'rewrite' | 'pods';
 }
 
 export interface AdmissionResponse {
@@ -56,18 +63,45 @@ function allowed(uid: string, warnings: string[] = []): AdmissionResponse {
   return r;
 }
 
+/** What one review was about, for the decision log line and metrics. */
+export interface ReviewFacts {
+  kind: string;
+  operation: string;
+  namespace: string;
+  name: string;
+  /** The object asks for SGX (decided past its resource names and annotations). */
+  sgx: boolean;
+  /** Operations in the patch (mutate). */
+  patchOps: number;
+}
+
+/** `reviewRequest` with what the review was about, for logs and metrics. */
+export async function reviewWithFacts(body: unknown, mode: ReviewMode, options: ReviewOptions = {}): Promise<{ review: AdmissionReviewOut; facts: ReviewFacts }> {
+  const { uid, request } = parseReview(body);
+  const object = isObject(request.object) ? request.object : null;
+  const kindField = isObject(request.kind) && typeof request.kind.kind === 'string' ? request.kind.kind : object?.kind;
+  const facts: ReviewFacts = {
+    kind: typeof kindField === 'string' ? kindField : '',
+    operation: typeof request.operation === 'string' ? request.operation : '',
+    namespace: typeof request.namespace === 'string' ? request.namespace : '',
+    name: typeof request.name === 'string' && request.name !== '' ? request.name : isObject(object?.metadata) && typeof object.metadata.name === 'string' ? object.metadata.name : '',
+    sgx: false,
+    patchOps: 0,
+  };
+  const response = await decide(uid, request, mode, options, facts);
+  return { review: { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response }, facts };
+}
+
 /**
  * Answer one AdmissionReview. Objects that do not ask for SGX are allowed with no patch whatever else is in
  * them or wrong with them, and no cluster lookup happens for them. SGX objects are mutated (mode `mutate`) or
  * checked (both modes): impossible EPC and signer policy.
  */
 export async function reviewRequest(body: unknown, mode: ReviewMode, options: ReviewOptions = {}): Promise<AdmissionReviewOut> {
-  const { uid, request } = parseReview(body);
-  const response = await decide(uid, request, mode, options);
-  return { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response };
+  return (await reviewWithFacts(body, mode, options)).review;
 }
 
-async function decide(uid: string, request: Record<string, unknown>, mode: ReviewMode, options: ReviewOptions): Promise<AdmissionResponse> {
+async function decide(uid: string, request: Record<string, unknown>, mode: ReviewMode, options: ReviewOptions, facts: ReviewFacts): Promise<AdmissionResponse> {
   const op = request.operation;
   if (op !== undefined && op !== 'CREATE' && op !== 'UPDATE') return allowed(uid);
   // Subresources (status, ephemeralcontainers, resize, binding…) never carry a new pod template to admit.
@@ -86,6 +120,7 @@ async function decide(uid: string, request: Record<string, unknown>, mode: Revie
   const annotations = stringMap(at(object, [...metaPath, 'annotations']));
   const plan = planPod(spec, annotations, specPath, options);
   if (!plan.sgx) return allowed(uid);
+  facts.sgx = true;
   // A workload UPDATE that leaves the pod template alone (scaling, labels) was admitted when the template was
   // written: it is not re-judged, so a changed trust list or a full cluster never blocks a scale-down.
   if (op === 'UPDATE' && isObject(request.oldObject) && sameTemplate(object, request.oldObject, specPath, metaPath)) return allowed(uid);
@@ -106,18 +141,9 @@ async function decide(uid: string, request: Record<string, unknown>, mode: Revie
     }
   }
   const namespace = typeof request.namespace === 'string' ? request.namespace : isObject(object.metadata) && typeof object.metadata.namespace === 'string' ? object.metadata.namespace : 'default';
-  const trusted = options.trustedMrSigners ?? [];
-  if (cluster || trusted.length > 0) {
-    const lookups: SignerLookups = cluster ?? {
-      namespaceAnnotations: async () => null,
-      configMapBytes: async () => {
-        throw new Error('no Kubernetes API configured');
-      },
-    };
-    const s = await checkSigner(annotations, namespace, trusted, lookups);
-    denials.push(...s.denials);
-    warnings.push(...s.warnings);
-  }
+  const s = await checkSigner(annotations, namespace, options.trustedMrSigners ?? [], cluster);
+  denials.push(...s.denials);
+  warnings.push(...s.warnings);
   // The validating pass sees the pod after every mutation. A Pod that still needs ours was created while the
   // mutating webhook was skipped (an outage under failurePolicy Ignore): refusing it here is what stops it from
   // starting without /dev/sgx_enclave, Intel's silent failure (docs/admission.md §Validating pass, intel#1695). Workloads are
@@ -137,8 +163,9 @@ async function decide(uid: string, request: Record<string, unknown>, mode: Revie
     return r;
   }
   const r = allowed(uid, mode === 'mutate' ? warnings : []);
-  if (mode === 'mutate' && plan.ops.length > 0) {
+  if (mode === 'mutate' && plan.ops.length > 0 && (kind === 'Pod' || options.workloadMutation !== 'pods')) {
     r.patchType = 'JSONPatch';
+    facts.patchOps = plan.ops.length;
     r.patch = Buffer.from(JSON.stringify(plan.ops satisfies PatchOp[])).toString('base64');
   }
   return r;

@@ -29,19 +29,21 @@ export function parseSignerList(s: string | undefined): string[] {
  * - a declared `confkube.io/mrsigner` outside the trusted list (cluster ∪ namespace) is rejected;
  * - a `confkube.io/sigstruct` ConfigMap reference must hold a SIGSTRUCT that verifies, whose MRSIGNER is the
  *   declared one and, when a list applies, a trusted one.
+ * The annotations' syntax is checked always, with or without a list or the Kubernetes API (`lookups` null):
+ * a malformed MRSIGNER is a mistake whatever the policy.
  */
 export async function checkSigner(
   annotations: Record<string, string>,
   namespace: string,
   clusterTrusted: readonly string[],
-  lookups: SignerLookups,
+  lookups: SignerLookups | null,
 ): Promise<SignerDecision> {
   const out: SignerDecision = { denials: [], warnings: [] };
   const declared = annotations[ANNOTATION_MRSIGNER]?.trim();
   const ref = annotations[ANNOTATION_SIGSTRUCT]?.trim();
   let nsTrusted: string[] = [];
   try {
-    nsTrusted = parseSignerList((await lookups.namespaceAnnotations(namespace))?.[ANNOTATION_TRUSTED_MRSIGNERS]);
+    if (lookups) nsTrusted = parseSignerList((await lookups.namespaceAnnotations(namespace))?.[ANNOTATION_TRUSTED_MRSIGNERS]);
   } catch (e) {
     out.warnings.push(`namespace "${namespace}" could not be read (${(e as Error).message}): only the cluster's trusted MRSIGNERs apply`);
   }
@@ -64,6 +66,12 @@ export async function checkSigner(
       return out;
     }
     const [, name, , key] = m;
+    if (!lookups) {
+      const msg = `the SIGSTRUCT in ConfigMap ${namespace}/${name} cannot be checked: the webhook runs without the Kubernetes API`;
+      if (trusted.size > 0) out.denials.push(msg);
+      else out.warnings.push(msg);
+      return out;
+    }
     let bytes: Uint8Array | null;
     try {
       bytes = await lookups.configMapBytes(namespace, name, key);

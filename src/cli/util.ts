@@ -31,3 +31,19 @@ export function parseIntFlag(value: string, flag: string, max = Number.MAX_SAFE_
   if (!/^\d+$/.test(value) || Number(value) > max) throw new UsageError(`${flag}: expected an integer 0..${max}, got ${JSON.stringify(value)}`);
   return Number(value);
 }
+
+/** `500ms`, `15s`, `5m` (a bare number is seconds) → milliseconds. */
+export function parseDuration(value: string, flag: string): number {
+  const m = /^(\d+)(ms|s|m)?$/.exec(value);
+  if (!m) throw new UsageError(`${flag}: expected a duration like 500ms, 15s or 5m, got ${JSON.stringify(value)}`);
+  const n = Number(m[1]);
+  return m[2] === 'm' ? n * 60_000 : m[2] === 'ms' ? n : n * 1000;
+}
+
+/** `host:port` (IPv6 in brackets) or `off` → a listen address, null for off. */
+export function parseListenAddress(value: string, flag: string): { host: string; port: number } | null {
+  if (value === 'off' || value === '') return null;
+  const i = value.lastIndexOf(':');
+  if (i < 0) throw new UsageError(`${flag}: expected host:port or "off", got ${JSON.stringify(value)}`);
+  return { host: value.slice(0, i).replace(/^\[|\]$/g, ''), port: parseIntFlag(value.slice(i + 1), `${flag} port`, 65535) };
+}

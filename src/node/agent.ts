@@ -1,17 +1,24 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
-import type { BackoffOptions } from './backoff.js';
+import type { BackoffOptions } from '../kube/backoff.js';
+import { loadKubeConfig } from '../kube/client.js';
+import type { DependencyHealth, Informer } from '../kube/informer.js';
+import type { PodLike } from '../kube/pod-requests.js';
+import { createLogger, type Logger } from '../lib/log.js';
 import { SgxDevicePlugin } from './device-plugin.js';
 import { discover, type SgxDiscovery } from './discover.js';
+import { applyEpcLimits, miscBase } from './epc-limits.js';
 import { AgentConfigError } from './errors.js';
-import { describeKubeError, listNodePods, loadKubeConfig } from './kube.js';
 import { epcCapacityBytes, nodeLabels } from './labels.js';
-import { createLogger, type Logger } from './log.js';
 import { NodeMetrics, podInfos, type PodInfo } from './metrics.js';
-import { DEFAULT_SLOTS, DEVICE_PLUGIN_DIR } from './names.js';
+import { DEFAULT_SLOTS, DEVICE_PLUGIN_DIR, LABEL_EPC_ENFORCED } from './names.js';
 import { NodeStatusReconciler } from './node-status.js';
+import { nodePodInformer } from './pod-informer.js';
 import { scanProc } from './proc-scan.js';
+
+/** Where the agent serves /metrics, /healthz and /readyz by default: every pod address, so Prometheus can scrape it. */
+export const DEFAULT_METRICS_ADDRESS = { host: '0.0.0.0', port: 9464 };
 
 export interface AgentOptions {
   hostRoot?: string;
@@ -24,8 +31,13 @@ export interface AgentOptions {
   pluginDir?: string;
   enclaveSlots?: number;
   provisionSlots?: number;
-  /** Metrics listener; port 0 picks a free port; null turns it off. */
+  /** Metrics and health listener; port 0 picks a free port; null turns it off. */
   metrics?: { host: string; port: number } | null;
+  /** Write each container's misc.max sgx_epc from its EPC limit where the kernel has the EPC cgroup (default true). */
+  enforceEpcLimits?: boolean;
+  /** /healthz fails once a dependency (kubelet registration, API-server watch) has been lost this long (ms). */
+  healthGraceMs?: number;
+  now?: () => number;
   scanIntervalMs?: number;
   checkIntervalMs?: number;
   resyncMs?: number;
@@ -49,7 +61,8 @@ export class NodeAgent {
   private server: Server | null = null;
   private scanTimer: NodeJS.Timeout | null = null;
   private kc: KubeConfig | null = null;
-  private podsFailing = false;
+  private pods: Informer<PodLike> | null = null;
+  private limitsBase: string | null = null;
   private scanning = false;
 
   constructor(opts: AgentOptions = {}) {
@@ -79,6 +92,9 @@ export class NodeAgent {
     const d = this.discovery;
     this.metrics = new NodeMetrics(this.nodeName);
     this.metrics.setDiscovery(d);
+    // EPC limits are enforced only where the kernel's misc cgroup offers sgx_epc (misc.capacity lists it).
+    this.limitsBase = d.sgx && (this.opts.enforceEpcLimits ?? true) ? miscBase(this.hostRoot) : null;
+    this.metrics.setEnforced(this.limitsBase !== null);
     if (d.sgx) {
       this.log.info('SGX node', { driver: d.driver, flc: d.flc, sgx2: d.sgx2, epcBytes: d.epc.totalBytes, numa: d.epc.numa, enclave: d.devices.enclave, provision: d.devices.provision, aesmd: d.aesmd.socket, epcCgroup: d.miscCgroup.sgxEpc, notes: d.notes });
     } else {
@@ -92,10 +108,17 @@ export class NodeAgent {
         throw new AgentConfigError(`cannot load Kubernetes client configuration: ${(e as Error).message}`);
       }
       this.reconciler = new NodeStatusReconciler({
-        kubeConfig: this.kc, nodeName: this.nodeName, labels: nodeLabels(d), epcBytes: epcCapacityBytes(d),
+        kubeConfig: this.kc, nodeName: this.nodeName, labels: this.labels(d), epcBytes: epcCapacityBytes(d),
         resyncMs: this.opts.resyncMs, backoff: this.opts.backoff, logger: this.log, metrics: this.metrics,
       });
       this.reconciler.start();
+      if (d.sgx) {
+        // Pods bound to this node, by watch: the API server sends what changes instead of the agent listing
+        // every pod of the node every scan (docs/kube-operations.md §API load).
+        this.pods = nodePodInformer(this.kc, this.nodeName, { backoff: this.opts.backoff, logger: this.log });
+        this.pods.on('change', () => this.podsChanged());
+        await this.pods.start();
+      }
     }
 
     if (d.sgx && (this.opts.devicePlugin ?? true)) {
@@ -109,7 +132,7 @@ export class NodeAgent {
       for (const p of this.plugins) await p.start();
     }
 
-    const m = this.opts.metrics === undefined ? { host: '127.0.0.1', port: 9464 } : this.opts.metrics;
+    const m = this.opts.metrics === undefined ? DEFAULT_METRICS_ADDRESS : this.opts.metrics;
     if (m) await this.listen(m.host, m.port);
 
     if (d.sgx) {
@@ -132,9 +155,12 @@ export class NodeAgent {
           res.writeHead(500, { 'content-type': 'text/plain' });
           res.end(e.message);
         });
-      } else if (req.method === 'GET' && req.url === '/healthz') {
-        res.writeHead(200, { 'content-type': 'text/plain' });
-        res.end('ok\n');
+      } else if (req.method === 'GET' && (req.url === '/healthz' || req.url === '/readyz')) {
+        // /readyz: every dependency works now. /healthz (liveness): none has been lost longer than the grace.
+        const h = this.health();
+        const ok = req.url === '/readyz' ? h.ready : h.live;
+        res.writeHead(ok ? 200 : 503, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ status: ok ? 'ok' : 'failing', checks: h.checks }) + '\n');
       } else {
         res.writeHead(404, { 'content-type': 'text/plain' });
         res.end('not found\n');
@@ -148,7 +174,41 @@ export class NodeAgent {
     this.log.info('metrics listening', { address: `${host}:${(server.address() as AddressInfo).port}` });
   }
 
-  /** One /proc scan plus the pod list; also picks up an aesmd that started after the agent. */
+  private labels(d: SgxDiscovery): Record<string, string | null> {
+    return { ...nodeLabels(d), [LABEL_EPC_ENFORCED]: d.sgx ? String(this.limitsBase !== null) : null };
+  }
+
+  /** The node's pods from the informer's cache; null until its first list (EPC requested unknown, not zero). */
+  private podInfos(): PodInfo[] | null {
+    return this.pods?.hasSynced ? podInfos(this.pods.list()) : null;
+  }
+
+  /** A pod on this node changed: its EPC limits are written at once, not at the next scan. */
+  private podsChanged(): void {
+    if (this.limitsBase) this.enforce(this.podInfos());
+  }
+
+  private enforce(pods: PodInfo[] | null): void {
+    if (!this.limitsBase || !pods) return;
+    const r = applyEpcLimits(this.limitsBase, pods.flatMap((p) => p.epcLimits.map((l) => ({ podUid: p.uid, ...l }))));
+    this.metrics.countLimitWrites(r.written);
+    if (r.written > 0) this.log.info('EPC limits written to misc.max', { written: r.written, unchanged: r.unchanged });
+    for (const e of r.errors) this.log.warn('cannot write an EPC limit', { reason: e });
+  }
+
+  /** Dependencies and whether the agent is ready (all work now) and live (none lost longer than the grace). */
+  health(): { ready: boolean; live: boolean; checks: DependencyHealth[] } {
+    const checks: DependencyHealth[] = [];
+    if (this.reconciler) checks.push(this.reconciler.health());
+    if (this.pods) checks.push(this.pods.health());
+    for (const p of this.plugins) checks.push(p.health());
+    const now = (this.opts.now ?? Date.now)();
+    const grace = this.opts.healthGraceMs ?? 120_000;
+    for (const c of checks) this.metrics.setDependency(c.name, c.ok);
+    return { ready: checks.every((c) => c.ok), live: checks.every((c) => c.ok || now - c.since < grace), checks };
+  }
+
+  /** One /proc scan with the pods from the informer; also picks up an aesmd that started after the agent. */
   async scan(): Promise<void> {
     if (this.scanning) return;
     this.scanning = true;
@@ -156,23 +216,15 @@ export class NodeAgent {
       const t0 = process.hrtime.bigint();
       const scan = scanProc(this.hostRoot);
       const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
-      let pods: PodInfo[] | null = null;
-      if (this.kc) {
-        try {
-          pods = podInfos(await listNodePods(this.kc, this.nodeName));
-          if (this.podsFailing) this.log.info('pod list available again');
-          this.podsFailing = false;
-        } catch (e) {
-          if (!this.podsFailing) this.log.warn('cannot list pods on this node; EPC requested is not reported until it works', { reason: describeKubeError(e) });
-          this.podsFailing = true;
-        }
-      }
+      const pods = this.podInfos();
       this.metrics.setUsage(this.discovery.epc.totalBytes, scan, pods, seconds);
+      this.enforce(pods);
+      this.health();
       const again = discover(this.hostRoot);
       if ((again.aesmd.socket !== null) !== (this.discovery.aesmd.socket !== null)) {
         this.log.info(again.aesmd.socket ? 'aesmd socket appeared' : 'aesmd socket disappeared');
         this.discovery = again;
-        this.reconciler?.update(nodeLabels(again), epcCapacityBytes(again));
+        this.reconciler?.update(this.labels(again), epcCapacityBytes(again));
       }
     } finally {
       this.scanning = false;
@@ -183,6 +235,7 @@ export class NodeAgent {
     if (this.scanTimer) clearInterval(this.scanTimer);
     this.scanTimer = null;
     await Promise.all(this.plugins.map((p) => p.stop()));
+    await this.pods?.stop();
     await this.reconciler?.stop();
     if (this.server) {
       const s = this.server;

@@ -1,15 +1,16 @@
 import { statSync, unlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import * as grpc from '@grpc/grpc-js';
-import { Backoff, type BackoffOptions } from './backoff.js';
+import { Backoff, type BackoffOptions } from '../kube/backoff.js';
 import { charDevice } from './discover.js';
 import { RegistrationError } from './errors.js';
-import type { Logger } from './log.js';
-import { silentLogger } from './log.js';
+import type { Logger } from '../lib/log.js';
+import { silentLogger } from '../lib/log.js';
 import type { NodeMetrics } from './metrics.js';
+import type { DependencyHealth } from '../kube/informer.js';
 import {
-  AESMD_DIR, AESMD_SOCKET, AESM_ENV, DEVICE_PLUGIN_API_VERSION, ENCLAVE_DEVICES, ENCLAVE_RESOURCE, HEALTHY,
-  KUBELET_SOCKET_NAME, PROVISION_DEVICES, PROVISION_RESOURCE, UNHEALTHY,
+  DEVICE_PLUGIN_API_VERSION, ENCLAVE_DEVICES, ENCLAVE_RESOURCE, HEALTHY, KUBELET_SOCKET_NAME, PROVISION_DEVICES,
+  PROVISION_RESOURCE, UNHEALTHY,
 } from './names.js';
 import {
   loadDevicePluginProto, type AllocateRequest, type AllocateResponse, type ContainerAllocateResponse, type Device,
@@ -85,6 +86,7 @@ export class SgxDevicePlugin {
   private nextServeAt = 0;
   /** Registrations that succeeded (for tests and logs). */
   registrations = 0;
+  private registration: DependencyHealth;
 
   constructor(cfg: DevicePluginConfig) {
     this.cfg = cfg;
@@ -95,6 +97,17 @@ export class SgxDevicePlugin {
     this.ids = deviceIds(cfg.kind, cfg.slots);
     this.idSet = new Set(this.ids);
     this.serveBackoff = new Backoff(cfg.backoff);
+    this.registration = { name: `kubelet-registration:${this.resourceName}`, ok: false, since: Date.now(), reason: 'not registered yet' };
+  }
+
+  /** Registered with the running kubelet (false from a kubelet restart or socket loss until re-registered). */
+  health(): DependencyHealth {
+    return { ...this.registration };
+  }
+
+  private setRegistered(ok: boolean, reason: string | null): void {
+    if (ok !== this.registration.ok) this.registration = { name: this.registration.name, ok, since: Date.now(), reason };
+    else if (!ok) this.registration.reason = reason;
   }
 
   get socketPath(): string {
@@ -188,6 +201,7 @@ export class SgxDevicePlugin {
       this.nextServeAt = 0;
       this.requestRegistration();
     }, (e: unknown) => {
+      this.setRegistered(false, `cannot serve ${this.socketPath}: ${(e as Error).message}`);
       const delay = this.serveBackoff.next();
       this.nextServeAt = Date.now() + delay;
       this.log.warn('cannot serve the plugin socket (is the kubelet device plugin directory mounted?); will retry', { err: e, socket: this.socketPath, retryInMs: delay });
@@ -232,6 +246,8 @@ export class SgxDevicePlugin {
     this.streams.add(call);
     const drop = (): void => {
       this.streams.delete(call);
+      // The kubelet holds ListAndWatch open for as long as it runs: its end is the kubelet going away.
+      if (this.streams.size === 0 && !this.stopped && !this.registering) this.setRegistered(false, 'the kubelet closed ListAndWatch');
     };
     call.on('cancelled', drop);
     call.on('close', drop);
@@ -251,22 +267,23 @@ export class SgxDevicePlugin {
       // docs/node.md §Allocate: on failure, ListAndWatch has already told the kubelet; fail the Allocate.
       return cb({ code: grpc.status.UNAVAILABLE, details: `${this.resourceName}: no ${CANDIDATES[this.kind].join(' or ')} character device on this node` });
     }
-    const aesmd = this.kind === 'enclave' && isSocket(join(this.cfg.hostRoot, AESMD_SOCKET));
+    // The device only. Whether a pod quotes through aesmd (and how: the host's or its own sidecar) is the
+    // pod's choice, made by the webhook from its quote-provider annotation (docs/kube-operations.md §aesmd).
     const container_responses = req.container_requests.map((): ContainerAllocateResponse => ({
       devices: [{ container_path: device, host_path: device, permissions: 'rw' }],
-      // Quote helper (docs/node.md §Quote helper): the aesmd directory and SGX_AESM_ADDR=1.
-      mounts: aesmd ? [{ container_path: AESMD_DIR, host_path: AESMD_DIR, read_only: false }] : [],
-      envs: aesmd ? { [AESM_ENV]: '1' } : {},
+      mounts: [],
+      envs: {},
       annotations: {},
       cdi_devices: [],
     }));
-    this.log.info('allocate', { containers: container_responses.length, device, aesmd });
+    this.log.info('allocate', { containers: container_responses.length, device });
     cb(null, { container_responses });
   }
 
   /** Ask for a (re-)registration; concurrent requests coalesce into one more attempt. */
   requestRegistration(): void {
     if (this.stopped) return;
+    this.setRegistered(false, 'registering with the kubelet');
     if (this.registering) {
       this.registerAgain = true;
       return;
@@ -287,11 +304,13 @@ export class SgxDevicePlugin {
       try {
         await this.registerOnce();
         this.registrations++;
+        this.setRegistered(true, null);
         this.cfg.metrics?.countRegistration(this.resourceName);
         this.log.info('registered with the kubelet', { endpoint: this.socketName });
         return;
       } catch (e) {
         const delay = backoff.next();
+        this.setRegistered(false, `registration failed: ${(e as Error).message}`);
         this.log.warn('kubelet registration failed; will retry', { err: e, retryInMs: delay, attempt: backoff.attempts, kubeletSocket: this.kubeletSocket });
         await new Promise<void>((r) => {
           const t = setTimeout(r, delay);
@@ -320,14 +339,6 @@ export class SgxDevicePlugin {
           else resolve();
         });
     });
-  }
-}
-
-function isSocket(p: string): boolean {
-  try {
-    return statSync(p).isSocket();
-  } catch {
-    return false;
   }
 }
 

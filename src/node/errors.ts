@@ -7,13 +7,6 @@ export class HostFormatError extends ConfkubeError {
   }
 }
 
-/** A Kubernetes quantity string that is not a valid quantity. */
-export class QuantityError extends ConfkubeError {
-  constructor(message: string) {
-    super('ERR_NODE_QUANTITY', message);
-  }
-}
-
 /** The kubelet refused or could not take a device plugin registration. */
 export class RegistrationError extends ConfkubeError {
   constructor(message: string, details?: Record<string, unknown>) {
@@ -27,3 +20,5 @@ export class AgentConfigError extends ConfkubeError {
     super('ERR_NODE_AGENT_CONFIG', message);
   }
 }
+
+export { QuantityError } from '../kube/errors.js';

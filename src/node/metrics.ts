@@ -1,7 +1,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { SgxDiscovery } from './discover.js';
-import type { PodLike } from './pod-requests.js';
-import { isActivePod, podEpcRequestBytes } from './pod-requests.js';
+import type { ContainerLike, PodLike } from '../kube/pod-requests.js';
+import { containerEpcBytes, isActivePod, podEpcRequestBytes } from '../kube/pod-requests.js';
 import type { ProcScan } from './proc-scan.js';
 
 /**
@@ -16,19 +16,30 @@ export interface PodInfo {
   requestBytes: number;
   /** containerID without the runtime scheme → container name. */
   containerNames: Map<string, string>;
+  /** Started containers with an EPC limit: what misc.max is written from. */
+  epcLimits: { containerId: string; limitBytes: number }[];
 }
 
-export function podInfos(pods: PodLike[]): PodInfo[] {
+type StatusLike = { containerStatuses?: { name?: string; containerID?: string }[]; initContainerStatuses?: { name?: string; containerID?: string }[] };
+
+export function podInfos(pods: readonly PodLike[]): PodInfo[] {
   const out: PodInfo[] = [];
   for (const p of pods) {
     if (!isActivePod(p) || !p.metadata?.uid) continue;
     const names = new Map<string, string>();
-    const st = (p as { status?: { containerStatuses?: { name?: string; containerID?: string }[]; initContainerStatuses?: { name?: string; containerID?: string }[] } }).status;
+    const st = (p as { status?: StatusLike }).status;
+    const specs = new Map<string, ContainerLike>();
+    for (const c of [...(p.spec?.containers ?? []), ...(p.spec?.initContainers ?? [])]) if (c.name) specs.set(c.name, c);
+    const epcLimits: PodInfo['epcLimits'] = [];
     for (const cs of [...(st?.containerStatuses ?? []), ...(st?.initContainerStatuses ?? [])]) {
-      const id = cs.containerID?.replace(/^[a-z0-9-]+:\/\//, '');
-      if (id && cs.name) names.set(id.toLowerCase(), cs.name);
+      const id = cs.containerID?.replace(/^[a-z0-9-]+:\/\//, '').toLowerCase();
+      if (!id || !cs.name) continue;
+      names.set(id, cs.name);
+      const spec = specs.get(cs.name);
+      const limitBytes = spec ? containerEpcBytes(spec) : 0;
+      if (limitBytes > 0) epcLimits.push({ containerId: id, limitBytes });
     }
-    out.push({ namespace: p.metadata.namespace ?? '', name: p.metadata.name ?? '', uid: p.metadata.uid, requestBytes: podEpcRequestBytes(p), containerNames: names });
+    out.push({ namespace: p.metadata.namespace ?? '', name: p.metadata.name ?? '', uid: p.metadata.uid, requestBytes: podEpcRequestBytes(p), containerNames: names, epcLimits });
   }
   return out;
 }
@@ -52,6 +63,9 @@ export class NodeMetrics {
   private readonly reasserts: Counter;
   private readonly scanSeconds: Gauge;
   private readonly scanned: Gauge;
+  private readonly enforced: Gauge;
+  private readonly limitWrites: Counter;
+  private readonly dependency: Gauge;
 
   constructor(node: string) {
     this.node = node;
@@ -75,6 +89,21 @@ export class NodeMetrics {
     this.reasserts = c('confkube_sgx_epc_capacity_patches_total', 'Patches of sgx.intel.com/epc into node status (first assertion and every re-assertion).');
     this.scanSeconds = g('confkube_sgx_proc_scan_duration_seconds', 'Duration of the last /proc scan.');
     this.scanned = g('confkube_sgx_proc_scan_processes', 'Processes looked at by the last /proc scan.');
+    this.enforced = g('confkube_sgx_epc_limits_enforced', 'Whether the agent writes each container\'s misc.max sgx_epc from its EPC limit (1) or EPC limits are scheduling only (0).');
+    this.limitWrites = c('confkube_sgx_epc_limit_writes_total', 'misc.max sgx_epc files written (a container started or its limit changed).');
+    this.dependency = g('confkube_agent_dependency_up', 'Whether a dependency of the agent is working now (1) or lost (0): kubelet registration per resource, API-server watches.', ['dependency']);
+  }
+
+  setEnforced(on: boolean): void {
+    this.enforced.set({ node: this.node }, on ? 1 : 0);
+  }
+
+  countLimitWrites(n: number): void {
+    if (n > 0) this.limitWrites.inc({ node: this.node }, n);
+  }
+
+  setDependency(name: string, up: boolean): void {
+    this.dependency.set({ node: this.node, dependency: name }, up ? 1 : 0);
   }
 
   setDiscovery(d: SgxDiscovery): void {

@@ -1,11 +1,12 @@
 import { CoreV1Api, PatchStrategy, Watch, setHeaderOptions, type KubeConfig, type V1Node } from '@kubernetes/client-node';
-import { Backoff, sleep, type BackoffOptions } from './backoff.js';
-import { describeKubeError } from './kube.js';
-import type { Logger } from './log.js';
-import { silentLogger } from './log.js';
+import { Backoff, sleep, type BackoffOptions } from '../kube/backoff.js';
+import { describeKubeError } from '../kube/client.js';
+import type { DependencyHealth } from '../kube/informer.js';
+import type { Logger } from '../lib/log.js';
+import { silentLogger } from '../lib/log.js';
 import type { NodeMetrics } from './metrics.js';
 import { EPC_RESOURCE } from './names.js';
-import { parseQuantity } from './quantity.js';
+import { parseQuantity } from '../kube/quantity.js';
 
 export interface NodeStatusConfig {
   kubeConfig: KubeConfig;
@@ -66,6 +67,7 @@ export class NodeStatusReconciler {
   /** Capacity patches sent (first assertion and re-assertions). */
   capacityPatches = 0;
   labelPatches = 0;
+  private state: DependencyHealth = { name: 'apiserver-node-watch', ok: false, since: Date.now(), reason: 'not started' };
 
   constructor(cfg: NodeStatusConfig) {
     this.cfg = cfg;
@@ -86,6 +88,16 @@ export class NodeStatusReconciler {
     this.loop ??= this.run();
   }
 
+  /** The Node was read and is being watched (false while the API server cannot be reached or refuses us). */
+  health(): DependencyHealth {
+    return { ...this.state };
+  }
+
+  private setHealth(ok: boolean, reason: string | null): void {
+    if (ok !== this.state.ok) this.state = { name: this.state.name, ok, since: Date.now(), reason };
+    else if (!ok) this.state.reason = reason;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     this.stopController.abort();
@@ -101,11 +113,13 @@ export class NodeStatusReconciler {
         // Watch from the Node our own patches returned, so their events do not come back as news.
         const node = await this.reconcile(await this.api.readNode({ name: this.cfg.nodeName }));
         this.firstResolve();
+        this.setHealth(true, null);
         if (backoff.attempts > 0) this.log.info('API server reachable again');
         backoff.reset();
         await this.watch(node.metadata?.resourceVersion);
       } catch (e) {
         if (this.stopped) break;
+        this.setHealth(false, describeKubeError(e));
         const delay = backoff.next();
         this.log.warn('cannot reach or update the Node through the API server; will retry', {
           reason: describeKubeError(e), retryInMs: delay, attempt: backoff.attempts,

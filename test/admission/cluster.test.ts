@@ -2,20 +2,27 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { KubeCluster, reviewRequest } from '../../src/admission/index.js';
 import { fixtureBytes } from '../helpers/fixtures.js';
-import { AdmissionApiPeer } from './apiserver-peer.js';
+import { ApiServerPeer } from '../helpers/apiserver-peer.js';
 import { asKind, reviewFor } from './helpers.js';
 import { ordinaryCorpus } from './corpus.js';
 
 const LE_SIGNER = 'acb77012053e05a63d413b8bbae8fb6c5d73b3f2996d91c43bbbf90959c0f8d4';
 const FORTANIX_SIGNER = 'fb4bab3d6036ac1d730fa83d7366df1dd2dfeac194ef335d6854d8a6c6475542';
 
-const peer = new AdmissionApiPeer();
+const peer = new ApiServerPeer('aks-nodepool1-0');
 let cluster: KubeCluster;
+const clusters: KubeCluster[] = [];
+/** A KubeCluster stopped after the file (its node informer holds a watch open). */
+function kubeCluster(o: ConstructorParameters<typeof KubeCluster>[1] = {}): KubeCluster {
+  const c = new KubeCluster(peer.kubeConfig(), { backoff: { initialMs: 20, maxMs: 100 }, ...o });
+  clusters.push(c);
+  return c;
+}
 
 before(async () => {
   peer.addSgxNode('aks-dcsv2-0', '168Mi');
   peer.addSgxNode('aks-dcsv3-0', '64Gi');
-  peer.nodes.push({ ...(peer.nodes[0] as object), metadata: { name: 'plain-0' }, status: { capacity: { cpu: '4' } } });
+  peer.addNode({ ...(peer.nodes[0] as object), metadata: { name: 'plain-0' }, status: { capacity: { cpu: '4' } } });
   peer.addNamespace('default');
   peer.addNamespace('enclaves', { 'confkube.io/trusted-mrsigners': `${LE_SIGNER}, ${'00'.repeat(32)}` });
   const le = fixtureBytes('admission/intel-le-prod-css_sgx-2.25.bin');
@@ -27,9 +34,21 @@ before(async () => {
   peer.addConfigMap('enclaves', 'junk', { 'enclave.sig': new Uint8Array(100) });
   peer.addConfigMap('enclaves', 'text', {}, { 'enclave.sig': 'not binary' });
   await peer.start();
-  cluster = new KubeCluster(peer.kubeConfig(), { ttlMs: 60_000 });
+  cluster = kubeCluster({ ttlMs: 60_000 });
 });
-after(() => peer.stop());
+after(async () => {
+  await Promise.all(clusters.map((c) => c.stop()));
+  await peer.cleanup();
+});
+
+/** Polls `cond` until it holds (a watch event is asynchronous); fails after 15 s so a broken informer cannot hang. */
+async function waitUntil(cond: () => Promise<boolean>): Promise<void> {
+  for (let i = 0; i < 750; i++) {
+    if (await cond()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  assert.fail('condition not reached');
+}
 
 function sgxPod(namespace: string, annotations: Record<string, string>, epc = '10Mi') {
   // As the validating pass sees it: already mutated (the enclave device is there).
@@ -38,11 +57,18 @@ function sgxPod(namespace: string, annotations: Record<string, string>, epc = '1
   return p;
 }
 
-test('largest node EPC is read through the API (allocatable, cached) and bounds the request', async () => {
+test('largest node EPC comes from a node informer (allocatable, one list then a watch) and bounds the request', async () => {
   assert.deepEqual(await cluster.largestEpc(), { bytes: 64 * 2 ** 30, node: 'aks-dcsv3-0' });
+  await peer.waitFor('node watch open', () => peer.count('watch', '/api/v1/nodes') === 1);
   const calls = peer.calls.length;
   await cluster.largestEpc();
   assert.equal(peer.calls.length, calls, 'second read is served from the cache');
+  // A node that joins arrives through the watch, with no further call.
+  peer.addSgxNode('aks-dcsv3-1', '128Gi');
+  await waitUntil(async () => (await cluster.largestEpc())?.node === 'aks-dcsv3-1');
+  assert.equal(peer.count('list', '/api/v1/nodes'), 1, 'one list in all');
+  peer.delete('nodes', 'aks-dcsv3-1');
+  await waitUntil(async () => (await cluster.largestEpc())?.node === 'aks-dcsv3-0');
   const r = await reviewRequest(reviewFor(sgxPod('default', {}, '65Gi')), 'validate', { cluster });
   assert.equal(r.response.allowed, false);
   assert.match(r.response.status!.message, /65Gi.*aks-dcsv3-0.*64Gi/);
@@ -78,39 +104,44 @@ test('signer policy: declared MRSIGNER against the namespace list; SIGSTRUCTs fr
 test('ordinary pods never reach the API server, even with a cluster configured', async () => {
   const before = peer.calls.length;
   for (const { object } of ordinaryCorpus().slice(0, 50)) {
-    const r = await reviewRequest(reviewFor(object), 'validate', { cluster: new KubeCluster(peer.kubeConfig()) });
+    const r = await reviewRequest(reviewFor(object), 'validate', { cluster: kubeCluster() });
     assert.equal(r.response.allowed, true);
   }
   assert.equal(peer.calls.length, before);
 });
 
 test('ConfigMaps and namespaces are cached; a SIGSTRUCT kept as text says where it belongs', async () => {
-  const c = new KubeCluster(peer.kubeConfig(), { ttlMs: 60_000 });
+  const c = kubeCluster({ ttlMs: 60_000 });
   const pod = sgxPod('enclaves', { 'confkube.io/sigstruct': 'le/enclave.sig' });
   assert.equal((await reviewRequest(reviewFor(pod), 'validate', { cluster: c })).response.allowed, true);
   const calls = peer.calls.length;
   for (let i = 0; i < 5; i++) assert.equal((await reviewRequest(reviewFor(pod), 'validate', { cluster: c })).response.allowed, true);
   assert.equal(peer.calls.length, calls, 'nodes, namespace and ConfigMap all served from the cache');
   // Concurrent reviews share one read.
-  const fresh = new KubeCluster(peer.kubeConfig(), { ttlMs: 60_000 });
+  const fresh = kubeCluster({ ttlMs: 60_000 });
   const before = peer.calls.length;
   await Promise.all(Array.from({ length: 20 }, () => reviewRequest(reviewFor(pod), 'validate', { cluster: fresh })));
-  assert.deepEqual(peer.calls.slice(before).sort(), ['GET /api/v1/namespaces/enclaves', 'GET /api/v1/namespaces/enclaves/configmaps/le', 'GET /api/v1/nodes'].sort());
+  const reads = peer.requests.slice(before).filter((r) => r.verb !== 'watch').map((r) => `${r.method} ${r.path}`);
+  assert.deepEqual(reads.sort(), ['GET /api/v1/namespaces/enclaves', 'GET /api/v1/namespaces/enclaves/configmaps/le', 'GET /api/v1/nodes'].sort());
   const text = await reviewRequest(reviewFor(sgxPod('enclaves', { 'confkube.io/sigstruct': 'text/enclave.sig' })), 'validate', { cluster: c });
   assert.equal(text.response.allowed, false);
   assert.match(text.response.status!.message, /in data \(text\), not binaryData/);
 });
 
-test('an API server that goes away: recent node capacity still answers, then SGX pods get warnings, never a block', async () => {
-  const c = new KubeCluster(peer.kubeConfig(), { ttlMs: 1, staleMs: 60_000 });
+test('an API server that goes away: the informer cache still answers, then SGX pods get warnings, never a block', async () => {
+  const c = kubeCluster({ ttlMs: 1 });
   assert.equal((await c.largestEpc())?.node, 'aks-dcsv3-0');
+  await peer.waitFor('watch open', () => c.health().ok && peer.openWatches >= 1);
   peer.failing = true;
   try {
-    await new Promise((r) => setTimeout(r, 5));
-    assert.equal((await c.largestEpc())?.node, 'aks-dcsv3-0', 'expired but recent: answered while the refresh fails');
+    // The watch breaks and cannot be re-established: the informer reports it, the cache keeps answering.
+    peer.dropWatches();
+    await peer.waitFor('watch lost', () => !c.health().ok);
+    assert.match(String(c.health().reason), /503/);
+    assert.equal((await c.largestEpc())?.node, 'aks-dcsv3-0', 'answered from the cache while the watch fails');
     const big = await reviewRequest(reviewFor(sgxPod('default', {}, '65Gi')), 'validate', { cluster: c });
-    assert.equal(big.response.allowed, false, 'the recent capacity still bounds requests');
-    const gone = new KubeCluster(peer.kubeConfig(), { ttlMs: 1, staleMs: 1 });
+    assert.equal(big.response.allowed, false, 'the cached capacity still bounds requests');
+    const gone = kubeCluster({ ttlMs: 1 });
     const pod = sgxPod('default', { 'confkube.io/mrsigner': LE_SIGNER });
     const r = await reviewRequest(reviewFor(pod), 'mutate', { cluster: gone });
     assert.equal(r.response.allowed, true);

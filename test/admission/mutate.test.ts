@@ -67,15 +67,15 @@ for (const kind of WORKLOAD_KINDS) {
   }
 }
 
-test('quote provider: aesmd (out-of-process) mounts the socket and sets SGX_AESM_ADDR; a container name gets the provision device', async () => {
+test('quote provider: aesmd (out-of-process) mounts the host directory read-only and sets SGX_AESM_ADDR; a container name gets the provision device', async () => {
   const pod = asKind('Pod', {
     metadata: { annotations: { 'confkube.io/quote-provider': 'aesmd' } },
     spec: { containers: [{ name: 'app', image: 'x', resources: { limits: { 'sgx.intel.com/epc': '64Mi' } } }, { name: 'sidecar', image: 'envoy' }] },
   });
   const after = patched(pod, await reviewRequest(reviewFor(pod), 'mutate')) as any;
-  assert.deepEqual(after.spec.containers[0].volumeMounts, [{ name: 'aesmd-socket', mountPath: '/var/run/aesmd' }]);
+  assert.deepEqual(after.spec.containers[0].volumeMounts, [{ name: 'aesmd-socket', mountPath: '/var/run/aesmd', readOnly: true }]);
   assert.deepEqual(after.spec.containers[0].env, [{ name: 'SGX_AESM_ADDR', value: '1' }]);
-  assert.deepEqual(after.spec.volumes, [{ name: 'aesmd-socket', hostPath: { path: '/var/run/aesmd', type: 'DirectoryOrCreate' } }]);
+  assert.deepEqual(after.spec.volumes, [{ name: 'aesmd-socket', hostPath: { path: '/var/run/aesmd', type: 'Directory' } }]);
   assert.equal(after.spec.containers[1].volumeMounts, undefined, 'the non-enclave sidecar is left alone');
   const inproc = asKind('Pod', {
     metadata: { annotations: { 'sgx.intel.com/quote-provider': 'app' } },

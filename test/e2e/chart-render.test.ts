@@ -132,7 +132,10 @@ test('RBAC: each component gets exactly its known minimal verbs; the attestation
     { apiGroups: [''], resources: ['nodes/status'], verbs: ['patch'] },
     { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch'] },
   ]);
-  assert.deepEqual(rules('confkube-webhook'), [{ apiGroups: [''], resources: ['configmaps', 'namespaces', 'nodes'], verbs: ['get', 'list', 'watch'] }]);
+  assert.deepEqual(rules('confkube-webhook'), [
+    { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch'] },
+    { apiGroups: [''], resources: ['configmaps', 'namespaces'], verbs: ['get'] },
+  ]);
   assert.deepEqual(byKind(objs, 'ClusterRole').map((r) => r.metadata.name).sort(), ['confkube-node-agent', 'confkube-webhook']);
   assert.deepEqual(byKind(objs, 'Role'), []);
   for (const b of byKind(objs, 'ClusterRoleBinding')) {

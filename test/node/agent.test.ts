@@ -3,7 +3,7 @@
 // here. Host roots are fixture trees with mknod devices and the fixture /proc of proc-scan.
 import assert from 'node:assert/strict';
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer } from 'node:net';
@@ -11,13 +11,13 @@ import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createLogger, NodeAgent, type Logger } from '../../src/node/index.js';
-import { ApiServerPeer } from './apiserver-peer.js';
+import { ApiServerPeer } from '../helpers/apiserver-peer.js';
 import { FIXTURES, makeHostTree } from './host-tree.js';
 import { KubeletPeer } from './kubelet-peer.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const MiB = 1024 * 1024;
-const ids = JSON.parse(spawnSync('cat', [join(FIXTURES, 'proc-scan/ids.json')], { encoding: 'utf8' }).stdout) as Record<string, { uid: string; container?: string }>;
+const ids = JSON.parse(spawnSync('cat', [join(FIXTURES, 'proc-scan/ids.json')], { encoding: 'utf8' }).stdout) as Record<string, { uid: string; container: string; containers: string[] }>;
 
 function captureLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
   const lines: Record<string, unknown>[] = [];
@@ -49,8 +49,13 @@ describe('node agent on an SGX2 host', () => {
     const log = captureLogger();
     const agent = new NodeAgent({
       hostRoot: tree.root, nodeName: 'aks-dc48-0', kubeconfig: api.kubeconfig(), pluginDir, metrics: { host: '127.0.0.1', port: 0 },
-      checkIntervalMs: 50, scanIntervalMs: 60_000, backoff: { initialMs: 50, maxMs: 200 }, logger: log.logger,
+      checkIntervalMs: 50, scanIntervalMs: 60_000, backoff: { initialMs: 50, maxMs: 200 }, logger: log.logger, healthGraceMs: 0,
     });
+    const miscMax = (uid: string, id: string) => join(tree.root, 'sys/fs/cgroup/kubepods.slice/kubepods-burstable.slice', `kubepods-burstable-pod${uid.replace(/-/g, '_')}.slice`, `cri-containerd-${id}.scope`, 'misc.max');
+    const get = async (path: string) => {
+      const r = await fetch(`http://127.0.0.1:${agent.metricsAddress!.port}${path}`);
+      return { status: r.status, body: (await r.json()) as { checks: { name: string; ok: boolean }[] } };
+    };
     try {
       await agent.start();
       await api.waitFor('capacity and labels', () => capacityOf(api)['sgx.intel.com/epc'] === '274877906944' && labelsOf(api)['confkube.io/epc-mib'] === '262144');
@@ -68,7 +73,42 @@ describe('node agent on an SGX2 host', () => {
       assert.ok(text.includes('confkube_sgx_epc_capacity_patches_total{node="aks-dc48-0"} 1'));
       const pods = api.requests.find((r) => r.path === '/api/v1/pods')!;
       assert.equal(pods.query.fieldSelector, 'spec.nodeName=aks-dc48-0');
-      assert.equal((await fetch(`http://127.0.0.1:${agent.metricsAddress!.port}/healthz`)).status, 200);
+      // Pods come by watch: one list, then the watch on this node's pods; scans make no call.
+      await api.waitFor('pod watch', () => api.count('watch', '/api/v1/pods') === 1);
+      assert.equal(api.requests.find((r) => r.verb === 'watch' && r.path === '/api/v1/pods')!.query.fieldSelector, 'spec.nodeName=aks-dc48-0');
+      await agent.scan();
+      await agent.scan();
+      assert.equal(api.count('list', '/api/v1/pods'), 1);
+      // EPC enforcement: the kernel offers sgx_epc in misc.capacity, so the container's limit went to misc.max.
+      assert.equal(readFileSync(miscMax(ids.podA.uid, ids.podA.container), 'utf8'), `sgx_epc ${100 * MiB}\n`);
+      assert.equal(labelsOf(api)['confkube.io/epc-enforced'], 'true');
+      assert.ok(text.includes('confkube_sgx_epc_limits_enforced{node="aks-dc48-0"} 1'));
+      // A pod that starts later (cgroupfs driver) is enforced from its watch event, without a scan.
+      const limitB = join(tree.root, 'sys/fs/cgroup/kubepods/burstable', `pod${ids.podC.uid}`, ids.podC.containers[0], 'misc.max');
+      assert.equal(existsSync(limitB), false);
+      api.apply('pods', {
+        kind: 'Pod', apiVersion: 'v1', metadata: { name: 'late', namespace: 'prod', uid: ids.podC.uid },
+        spec: { nodeName: 'aks-dc48-0', containers: [{ name: 'app', resources: { limits: { 'sgx.intel.com/epc': '32Mi' } } }] },
+        status: { phase: 'Running', containerStatuses: [{ name: 'app', containerID: `containerd://${ids.podC.containers[0]}` }] },
+      });
+      await api.waitFor('misc.max of the new pod', () => existsSync(limitB) && readFileSync(limitB, 'utf8') === `sgx_epc ${32 * MiB}\n`);
+      // Health: every dependency up; then the API server goes away and both readiness and liveness (grace 0) fail.
+      const ready = await get('/readyz');
+      assert.equal(ready.status, 200, JSON.stringify(ready.body));
+      assert.deepEqual(ready.body.checks.map((c) => c.name).sort(), ['apiserver-node-watch', 'apiserver-pod-watch', 'kubelet-registration:sgx.intel.com/enclave', 'kubelet-registration:sgx.intel.com/provision']);
+      await api.stop();
+      await api.waitFor('API loss seen', () => agent.health().checks.filter((c) => c.name.startsWith('apiserver') && !c.ok).length === 2);
+      assert.equal((await get('/readyz')).status, 503);
+      assert.equal((await get('/healthz')).status, 503);
+      await api.start();
+      await api.waitFor('API back', () => agent.health().ready);
+      assert.equal((await get('/healthz')).status, 200);
+      // The kubelet going away is a lost registration too.
+      await kubelet.stop();
+      await api.waitFor('registration loss seen', () => agent.health().checks.some((c) => c.name.startsWith('kubelet') && !c.ok));
+      assert.equal((await get('/readyz')).status, 503);
+      await kubelet.start();
+      await api.waitFor('registered again', () => agent.health().ready);
       await agent.stop();
       assert.deepEqual(readdirSync(pluginDir).filter((f) => f.startsWith('confkube-')), [], 'plugin sockets removed on stop');
     } finally {

@@ -63,12 +63,12 @@ describe('device plugins with a kubelet (DCsv3 host with aesmd)', () => {
     }
   });
 
-  it('Allocate: the enclave device, the aesmd mount and SGX_AESM_ADDR=1', async () => {
+  it('Allocate: the enclave device only, even on a host running aesmd (the pod, through the webhook, chooses its quoting)', async () => {
     const r = await kubelet.allocate(ENCLAVE, [['3'], ['7']]);
     assert.equal(r.container_responses.length, 2);
     assert.deepEqual(r.container_responses[0], {
-      envs: { SGX_AESM_ADDR: '1' },
-      mounts: [{ container_path: '/var/run/aesmd', host_path: '/var/run/aesmd', read_only: false }],
+      envs: {},
+      mounts: [],
       devices: [{ container_path: '/dev/sgx_enclave', host_path: '/dev/sgx_enclave', permissions: 'rw' }],
       annotations: {},
       cdi_devices: [],
@@ -144,7 +144,8 @@ describe('device plugin when the kubelet is down, and on a legacy isgx host', ()
       assert.deepEqual(kubelet.latest(ENCLAVE)!.devices.map((d) => d.ID), ['0', '1', '2']);
       const r = await kubelet.allocate(ENCLAVE, [['2']]);
       assert.deepEqual(r.container_responses[0].devices, [{ container_path: '/dev/isgx', host_path: '/dev/isgx', permissions: 'rw' }]);
-      assert.deepEqual(r.container_responses[0].envs, { SGX_AESM_ADDR: '1' });
+      assert.deepEqual(r.container_responses[0].envs, {});
+      assert.deepEqual(r.container_responses[0].mounts, []);
       const retry = log.lines.find((l) => l.msg === 'kubelet registration failed; will retry')!;
       assert.equal(retry.level, 'warn');
       assert.equal(typeof retry.retryInMs, 'number');

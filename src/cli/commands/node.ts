@@ -1,20 +1,7 @@
 import type { Command } from 'commander';
-import { createLogger, discover, MIB, NodeAgent, type LogLevel, type SgxDiscovery } from '../../node/index.js';
-import { parseIntFlag, printJson, UsageError } from '../util.js';
-
-function parseDuration(value: string, flag: string): number {
-  const m = /^(\d+)(ms|s|m)?$/.exec(value);
-  if (!m) throw new UsageError(`${flag}: expected a duration like 500ms, 15s or 5m, got ${JSON.stringify(value)}`);
-  const n = Number(m[1]);
-  return m[2] === 'm' ? n * 60_000 : m[2] === 'ms' ? n : n * 1000;
-}
-
-function parseAddress(value: string): { host: string; port: number } | null {
-  if (value === 'off' || value === '') return null;
-  const i = value.lastIndexOf(':');
-  if (i < 0) throw new UsageError(`--metrics-address: expected host:port or "off", got ${JSON.stringify(value)}`);
-  return { host: value.slice(0, i).replace(/^\[|\]$/g, ''), port: parseIntFlag(value.slice(i + 1), '--metrics-address port', 65535) };
-}
+import { createLogger, isLogLevel } from '../../lib/log.js';
+import { discover, MIB, NodeAgent, type SgxDiscovery } from '../../node/index.js';
+import { parseDuration, parseIntFlag, parseListenAddress, printJson, UsageError } from '../util.js';
 
 function describe(d: SgxDiscovery): string {
   const lines: string[] = [];
@@ -58,7 +45,9 @@ export function register(program: Command): void {
     .option('--slots <n>', 'shared slots per device plugin resource', '110')
     .option('--enclave-slots <n>', 'slots of sgx.intel.com/enclave (default: --slots)')
     .option('--provision-slots <n>', 'slots of sgx.intel.com/provision (default: --slots)')
-    .option('--metrics-address <host:port>', 'Prometheus /metrics listener, or "off"', '127.0.0.1:9464')
+    .option('--metrics-address <host:port>', 'listener for /metrics, /healthz and /readyz (plain HTTP), or "off"', process.env.CONFKUBE_METRICS_ADDRESS ?? '0.0.0.0:9464')
+    .option('--no-epc-limits', 'do not write containers\' misc.max sgx_epc from their EPC limits (EPC limits stay scheduling only)')
+    .option('--health-grace <duration>', '/healthz fails once the kubelet registration or an API-server watch has been lost this long', '2m')
     .option('--scan-interval <duration>', 'how often /proc is scanned for enclaves', '15s')
     .option('--check-interval <duration>', 'how often device nodes and kubelet.sock are checked', '1s')
     .option('--resync <duration>', 'the Node watch is re-opened and the Node re-read at least this often', '5m')
@@ -66,10 +55,11 @@ export function register(program: Command): void {
     .action(async (opts: {
       hostRoot: string; nodeName?: string; kubeconfig?: string; kube: boolean; devicePlugin: boolean; pluginDir: string;
       slots: string; enclaveSlots?: string; provisionSlots?: string; metricsAddress: string; scanInterval: string;
-      checkInterval: string; resync: string; logLevel: string;
+      checkInterval: string; resync: string; logLevel: string; epcLimits: boolean; healthGrace: string;
     }) => {
       const slots = parseIntFlag(opts.slots, '--slots', 100_000);
-      if (!['debug', 'info', 'warn', 'error'].includes(opts.logLevel)) throw new UsageError(`--log-level: expected debug, info, warn or error, got ${JSON.stringify(opts.logLevel)}`);
+      const level = opts.logLevel;
+      if (!isLogLevel(level)) throw new UsageError(`--log-level: expected debug, info, warn or error, got ${JSON.stringify(level)}`);
       const agent = new NodeAgent({
         hostRoot: opts.hostRoot,
         nodeName: opts.nodeName,
@@ -79,11 +69,13 @@ export function register(program: Command): void {
         pluginDir: opts.pluginDir,
         enclaveSlots: opts.enclaveSlots === undefined ? slots : parseIntFlag(opts.enclaveSlots, '--enclave-slots', 100_000),
         provisionSlots: opts.provisionSlots === undefined ? slots : parseIntFlag(opts.provisionSlots, '--provision-slots', 100_000),
-        metrics: parseAddress(opts.metricsAddress),
+        metrics: parseListenAddress(opts.metricsAddress, '--metrics-address'),
         scanIntervalMs: parseDuration(opts.scanInterval, '--scan-interval'),
         checkIntervalMs: parseDuration(opts.checkInterval, '--check-interval'),
         resyncMs: parseDuration(opts.resync, '--resync'),
-        logger: createLogger({ level: opts.logLevel as LogLevel }),
+        enforceEpcLimits: opts.epcLimits,
+        healthGraceMs: parseDuration(opts.healthGrace, '--health-grace'),
+        logger: createLogger({ level, base: { service: 'node-agent' } }),
       });
       await agent.start();
       // Run until the kubelet (or a user) stops the pod.

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { EXIT_REJECTED, UsageError, parseIntFlag, printJson, readInputFile } from '../util.js';
 import { decodeBinaryInput } from '../../lib/bytes.js';
 import { MIN_ADMIN_TOKEN_LENGTH } from '../../attestation/admin-auth.js';
+import { createLogger } from '../../lib/log.js';
 
 function collect(v: string, prev: string[]): string[] {
   return [...prev, v];
@@ -104,7 +105,9 @@ export async function startFromFlags(f: ServeFlags): Promise<{ url: string; list
     if (Number.isNaN(t)) throw new UsageError(`--verify-at: not an ISO time: ${f.verifyAt}`);
     verifyAt = () => t;
   }
-  if (!tls) process.stderr.write(`confkube: WARNING: no --tls-key/--tls-cert: serving plain HTTP on ${baseUrl} (only behind a TLS-terminating proxy; the Azure SDKs require HTTPS)\n`);
+  // The one logger of every confkube service (src/lib/log.ts): JSON lines on stderr.
+  const log = createLogger({ base: { service: 'attestation' } });
+  if (!tls) log.warn(`no --tls-key/--tls-cert: serving plain HTTP on ${baseUrl} (only behind a TLS-terminating proxy; the Azure SDKs require HTTPS)`);
   const storeUrl = requireStore(f.store);
   const keyProtector = await keyProtectorFromFlags(f.kekFile);
   const sqlitePath = /^sqlite:(.+)$/.exec(storeUrl)?.[1] ?? (/^[a-z]+:\/\//i.test(storeUrl) ? null : storeUrl);
@@ -136,6 +139,7 @@ export async function startFromFlags(f: ServeFlags): Promise<{ url: string; list
     ...(f.bodyLimit ? { bodyLimit: Number(f.bodyLimit) } : {}),
     releasableKeys,
     defaultMetrics: true,
+    warn: (m: string) => log.warn(m),
   });
   try {
     await svc.app.listen({ host, port });

@@ -1,6 +1,8 @@
-import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
 import type { Command } from 'commander';
-import { EXIT_REJECTED, UsageError, parseIntFlag, printJson, readInputFile } from '../util.js';
+import { LABEL_SGX } from '../../kube/names.js';
+import { createLogger, isLogLevel } from '../../lib/log.js';
+import { EXIT_REJECTED, UsageError, parseDuration, parseIntFlag, parseListenAddress, printJson, readInputFile } from '../util.js';
 
 interface WebhookFlags {
   tlsCert?: string;
@@ -14,14 +16,11 @@ interface WebhookFlags {
   kube: boolean;
   trustedMrsigner: string[];
   sgxTaint?: string;
-}
-
-function readPem(path: string, what: string): string {
-  try {
-    return readFileSync(path, 'utf8');
-  } catch (e) {
-    throw new UsageError(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
-  }
+  metricsAddress: string;
+  nodeLabelSelector: string;
+  tlsPoll: string;
+  logLevel: string;
+  workloadMutation: string;
 }
 
 /** `key[=value][:effect]`, as `kubectl taint` writes it. */
@@ -88,7 +87,7 @@ async function reviewFile(path: string, o: { trustedMrSigners: string[]; sgxTole
 export function register(program: Command): void {
   program
     .command('webhook')
-    .description('run the SGX admission webhook (AdmissionReview v1 over HTTPS: POST /mutate, /validate; GET /healthz)')
+    .description('run the SGX admission webhook (AdmissionReview v1 over HTTPS: POST /mutate, /validate; GET /healthz, /readyz; /metrics on --metrics-address)')
     .option('--tls-cert <file>', 'PEM certificate valid for <service>.<namespace>.svc (required to serve)', process.env.CONFKUBE_WEBHOOK_TLS_CERT)
     .option('--tls-key <file>', 'PEM private key (required to serve)', process.env.CONFKUBE_WEBHOOK_TLS_KEY)
     .option('--review <file>', 'do not serve: admit one manifest (Pod or workload, YAML or JSON) or AdmissionReview, print the decision and the patched object; exit 1 if refused')
@@ -99,31 +98,69 @@ export function register(program: Command): void {
     .option('--no-kube', 'do not read the cluster: no EPC-size check, no namespace signer lists, no SIGSTRUCT ConfigMaps')
     .option('--trusted-mrsigner <hex>', 'a cluster-wide trusted MRSIGNER (repeatable)', (v: string, acc: string[]) => [...acc, v.toLowerCase()], [] as string[])
     .option('--sgx-taint <key[=value][:effect]>', 'the taint of the SGX node pool: SGX pods get a matching toleration')
+    .option('--metrics-address <host:port>', 'plain-HTTP listener for /metrics, or "off"', process.env.CONFKUBE_METRICS_ADDRESS ?? '0.0.0.0:9465')
+    .option('--node-label-selector <selector>', 'nodes the node informer watches for the largest EPC ("" for every node)', `${LABEL_SGX}=true`)
+    .option('--tls-poll <duration>', 're-read the TLS files this often besides watching their directory ("0" turns polling off)', '10s')
+    .option('--workload-mutation <mode>', 'rewrite: patch workload templates like pods; pods: check workloads but store them as written and patch only their Pods (no GitOps drift)', 'rewrite')
+    .option('--log-level <level>', 'debug (also every ordinary object\'s decision), info, warn or error', 'info')
     .action(async (o: WebhookFlags) => {
       for (const s of o.trustedMrsigner) if (!/^[0-9a-f]{64}$/.test(s)) throw new UsageError(`--trusted-mrsigner: expected 64 hex digits, got ${JSON.stringify(s)}`);
       const sgxToleration = o.sgxTaint ? parseTaint(o.sgxTaint) : null;
+      if (o.workloadMutation !== 'rewrite' && o.workloadMutation !== 'pods') throw new UsageError(`--workload-mutation: expected rewrite or pods, got ${JSON.stringify(o.workloadMutation)}`);
+      const workloadMutation = o.workloadMutation;
       if (o.review !== undefined) {
         await reviewFile(o.review, { trustedMrSigners: o.trustedMrsigner, sgxToleration, json: o.json === true });
         return;
       }
       if (!o.tlsCert || !o.tlsKey) throw new UsageError('--tls-cert and --tls-key are required to serve (or --review <file> to admit one manifest)');
       const port = parseIntFlag(o.port, '--port', 65535);
-      const tls = { cert: readPem(o.tlsCert, 'TLS certificate'), key: readPem(o.tlsKey, 'TLS key') };
-      const { createWebhookServer, KubeCluster } = await import('../../admission/index.js');
+      const level = o.logLevel;
+      if (!isLogLevel(level)) throw new UsageError(`--log-level: expected debug, info, warn or error, got ${JSON.stringify(level)}`);
+      const metricsAt = parseListenAddress(o.metricsAddress, '--metrics-address');
+      const pollMs = parseDuration(o.tlsPoll, '--tls-poll');
+      const log = createLogger({ level, base: { service: 'webhook' } });
+      const { CertWatcher, TlsFilesError } = await import('../../kube/index.js');
+      let certWatcher;
+      try {
+        certWatcher = new CertWatcher({ certFile: o.tlsCert, keyFile: o.tlsKey, pollMs, logger: log });
+      } catch (e) {
+        if (e instanceof TlsFilesError) throw new UsageError(e.message);
+        throw e;
+      }
+      const { createWebhookServer, KubeCluster, WebhookMetrics } = await import('../../admission/index.js');
       let cluster = null;
       if (o.kube) {
-        const { loadKubeConfig } = await import('../../node/kube.js');
+        const { loadKubeConfig } = await import('../../kube/client.js');
         try {
-          cluster = new KubeCluster(loadKubeConfig(o.kubeconfig));
+          cluster = new KubeCluster(loadKubeConfig(o.kubeconfig), { nodeLabelSelector: o.nodeLabelSelector, logger: log });
         } catch (e) {
           throw new UsageError(`kubeconfig: ${(e as Error).message} (use --no-kube to run without the cluster)`);
         }
       }
-      const app = createWebhookServer({ tls, cluster, trustedMrSigners: o.trustedMrsigner, sgxToleration });
+      const metrics = new WebhookMetrics(true);
+      const app = createWebhookServer({ certWatcher, cluster, trustedMrSigners: o.trustedMrsigner, sgxToleration, workloadMutation, metrics, log });
       await app.listen({ port, host: o.address });
-      process.stderr.write(`${JSON.stringify({ level: 'info', msg: 'confkube webhook listening', port, cluster: cluster !== null, trustedMrSigners: o.trustedMrsigner.length })}\n`);
-      const stop = () => void app.close().then(() => process.exit(0));
-      process.once('SIGTERM', stop);
-      process.once('SIGINT', stop);
+      certWatcher.start();
+      // The node informer starts at once, so the first SGX pod finds the cache filled.
+      void cluster?.start();
+      const metricsServer = metricsAt ? createServer((req, res) => {
+        if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+          res.writeHead(404, { 'content-type': 'text/plain' }).end('not found\n');
+          return;
+        }
+        if (cluster) metrics.dependency.set({ dependency: cluster.health().name }, cluster.health().ok ? 1 : 0);
+        metrics.registry.metrics().then((body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body), (e: Error) => res.writeHead(500).end(e.message));
+      }) : null;
+      if (metricsServer && metricsAt) await new Promise<void>((resolve, reject) => metricsServer.once('error', reject).listen(metricsAt.port, metricsAt.host, () => resolve()));
+      log.info('confkube webhook listening', { port: (app.server.address() as { port: number }).port, metrics: metricsAt ? `${metricsAt.host}:${metricsAt.port}` : 'off', cluster: cluster !== null, trustedMrSigners: o.trustedMrsigner.length, fingerprint: certWatcher.current.fingerprint });
+      const stop = (signal: string) => {
+        log.info('signal received; stopping', { signal });
+        certWatcher.stop();
+        metricsServer?.close();
+        // fastify answers the reviews in flight before it closes.
+        void Promise.all([app.close(), cluster?.stop()]).then(() => process.exit(0));
+      };
+      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.once('SIGINT', () => stop('SIGINT'));
     });
 }

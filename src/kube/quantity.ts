@@ -5,7 +5,7 @@ const DECIMAL: Record<string, number> = { n: 1e-9, u: 1e-6, m: 1e-3, '': 1, k: 1
 
 /**
  * Parse a Kubernetes resource quantity (`10Mi`, `1G`, `176160768`, `1e6`) to a number of units.
- * Extended resources are integers (docs/node.md §EPC as an extended resource), so callers round up as the API server does.
+ * Extended resources are integers, so callers round up as the API server does.
  */
 export function parseQuantity(q: string | number): number {
   if (typeof q === 'number') {

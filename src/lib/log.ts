@@ -1,4 +1,4 @@
-/** Structured logs: one JSON object per line, so a DaemonSet's logs can be queried by field. */
+/** Structured logs for every confkube service: one JSON object per line, so logs can be queried by field. */
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface Logger {
@@ -45,3 +45,9 @@ export const silentLogger: Logger = {
   debug: () => {}, info: () => {}, warn: () => {}, error: () => {},
   child: () => silentLogger,
 };
+
+export const LOG_LEVELS: readonly LogLevel[] = ['debug', 'info', 'warn', 'error'];
+
+export function isLogLevel(s: string): s is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(s);
+}

@@ -1,8 +1,7 @@
-import { CoreV1Api, KubeConfig } from '@kubernetes/client-node';
-import type { PodLike } from './pod-requests.js';
+import { KubeConfig } from '@kubernetes/client-node';
 
 /**
- * Kubernetes client configuration: an explicit kubeconfig file, else in-cluster (the DaemonSet's
+ * Kubernetes client configuration: an explicit kubeconfig file, else in-cluster (the pod's
  * service account), else the default kubeconfig ($KUBECONFIG, ~/.kube/config).
  */
 export function loadKubeConfig(path?: string): KubeConfig {
@@ -11,13 +10,6 @@ export function loadKubeConfig(path?: string): KubeConfig {
   else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
   else kc.loadFromDefault();
   return kc;
-}
-
-/** Pods bound to this node (for EPC requested and pod names in metrics). */
-export async function listNodePods(kc: KubeConfig, nodeName: string): Promise<PodLike[]> {
-  const api = kc.makeApiClient(CoreV1Api);
-  const list = await api.listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${nodeName}` });
-  return list.items as unknown as PodLike[];
 }
 
 /** A one-line reason from a client-node error (ApiException carries the HTTP code and a Status body). */
