@@ -70,8 +70,8 @@ describe('labels and EPC capacity on an SGX node', () => {
     const gets = api.requests.filter((r) => r.method === 'GET' && r.path === '/api/v1/nodes/aks-acc-0').length;
     api.kubeletReconcile();
     assert.equal(capacityOf(api)[EPC], '0');
-    await api.waitFor('capacity back', () => capacityOf(api)[EPC] === '176160768');
-    assert.equal(rec.capacityPatches, 2);
+    // The peer applies the PATCH before its answer reaches the reconciler: wait for the reconciler's side too.
+    await api.waitFor('capacity back and the patch answered', () => capacityOf(api)[EPC] === '176160768' && rec.capacityPatches === 2);
     assert.equal(api.requests.filter((r) => r.method === 'GET' && r.path === '/api/v1/nodes/aks-acc-0').length, gets, 'no extra GET: the event carried the Node');
     assert.ok(log.lines.some((l) => l.msg === 'EPC capacity was missing or changed; re-asserted' && l.found === 0));
   });
