@@ -40,7 +40,7 @@ export function parseListen(s: string): { host: string; port: number } {
 /** Start the service from flags; resolves once it listens. Used by `serve` and `demo`. */
 export async function startFromFlags(f: ServeFlags): Promise<{ url: string; close(): Promise<void> }> {
   const { createAttestationService } = await import('../../attestation/index.js');
-  const { openServiceStore, loadPolicyEngine, simulatedPlatformIn } = await import('../../attestation/runtime.js');
+  const { openServiceStore, loadPolicyEngine, simulatedPlatformIn } = await import('../service-runtime.js');
   const { host, port } = parseListen(f.listen);
   const tls = f.tlsKey && f.tlsCert ? { key: readText(f.tlsKey, 'TLS key'), cert: readText(f.tlsCert, 'TLS certificate') } : undefined;
   if ((f.tlsKey === undefined) !== (f.tlsCert === undefined)) throw new UsageError('--tls-key and --tls-cert go together');
@@ -191,7 +191,7 @@ export function register(program: Command): void {
     .option('--json', 'print the new kid as JSON')
     .action(async (o: { baseUrl: string; store: string; json?: boolean }) => {
       const { Keyring, normaliseBaseUrl } = await import('../../attestation/index.js');
-      const { openServiceStore } = await import('../../attestation/runtime.js');
+      const { openServiceStore } = await import('../service-runtime.js');
       const store = await openServiceStore(o.store);
       try {
         await store.migrate();

@@ -1,28 +1,19 @@
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAttestationService, createTlsCertificate, type AttestationService, type AttestationStore, type PolicyEngine, type CollateralOptions } from '../../../src/attestation/index.js';
 import { fileURLToPath } from 'node:url';
 import { MemoryStore } from './memory-store.js';
-import { policyEngine } from '../../../src/attestation/runtime.js';
+import { policyEngine } from '../../../src/cli/service-runtime.js';
 import type { ReleasableKey } from '../../../src/keyrelease/index.js';
 
 export const FIXTURES = fileURLToPath(new URL('../../fixtures/attestation/', import.meta.url));
 /** automata_2025-08 case (README): verified at its collateral's issue time. */
 export const REAL_CASE = { quote: join(FIXTURES, 'quotes/automata_v3.bin'), collateral: join(FIXTURES, 'collateral/automata_2025-08'), nowMs: 1755236700_000 };
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../../src/lib/net.js';
+import { freePort } from '../../../src/lib/net.js';
 
 export interface Running {
   url: string;
