@@ -1,3 +1,4 @@
+import { KubeApiError } from './errors.js';
 import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
 import { describeKubeError } from '../node/kube.js';
 import { parseQuantity } from '../node/quantity.js';
@@ -28,7 +29,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([
     p.finally(() => clearTimeout(timer)),
     new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${what}: no answer from the API server within ${ms} ms`)), ms);
+      timer = setTimeout(() => reject(new KubeApiError(`${what}: no answer from the API server within ${ms} ms`, 'ERR_KUBE_API_TIMEOUT')), ms);
       timer.unref();
     }),
   ]);
@@ -115,7 +116,7 @@ export class KubeCluster implements ClusterView {
           this.nodes = { at: Date.now(), value: best };
           return best;
         } catch (e) {
-          throw new Error(describeKubeError(e));
+          throw new KubeApiError(describeKubeError(e));
         } finally {
           this.nodesInFlight = null;
         }
@@ -140,7 +141,7 @@ export class KubeCluster implements ClusterView {
         const ns = await withTimeout(this.api.readNamespace({ name: namespace }), this.timeout, `read namespace ${namespace}`);
         return (ns.metadata?.annotations as Record<string, string> | undefined) ?? null;
       } catch (e) {
-        throw new Error(describeKubeError(e));
+        throw new KubeApiError(describeKubeError(e));
       }
     });
   }
@@ -151,14 +152,14 @@ export class KubeCluster implements ClusterView {
         const c = await withTimeout(this.api.readNamespacedConfigMap({ name, namespace }), this.timeout, `read ConfigMap ${namespace}/${name}`);
         return { binaryData: c.binaryData ?? {}, data: c.data ?? {} };
       } catch (e) {
-        throw new Error(describeKubeError(e));
+        throw new KubeApiError(describeKubeError(e));
       }
     });
     const bin = Object.hasOwn(cm.binaryData, key) ? cm.binaryData[key] : undefined;
     if (typeof bin === 'string') return new Uint8Array(Buffer.from(bin, 'base64'));
     if (Object.hasOwn(cm.data, key)) {
       // A SIGSTRUCT is binary; `kubectl create configmap --from-file` puts non-UTF-8 files in binaryData.
-      throw new Error(`key "${key}" is in data (text), not binaryData: a SIGSTRUCT is binary (kubectl create configmap ${name} --from-file=${key}=<file> stores it in binaryData)`);
+      throw new KubeApiError(`key "${key}" is in data (text), not binaryData: a SIGSTRUCT is binary (kubectl create configmap ${name} --from-file=${key}=<file> stores it in binaryData)`, 'ERR_SIGSTRUCT_NOT_BINARY');
     }
     return null;
   }

@@ -1,4 +1,4 @@
-import { ReviewError } from './errors.js';
+import { KubeApiError, ReviewError } from './errors.js';
 import { formatBytes, planPod, type MutateOptions, type PatchOp } from './mutate.js';
 import { POD_META_PATHS, POD_SPEC_PATHS, at, isObject, pointer, stringMap } from './pod-spec.js';
 import { checkSigner, type SignerLookups } from './signer-policy.js';
@@ -111,7 +111,7 @@ async function decide(uid: string, request: Record<string, unknown>, mode: Revie
     const lookups: SignerLookups = cluster ?? {
       namespaceAnnotations: async () => null,
       configMapBytes: async () => {
-        throw new Error('no Kubernetes API configured');
+        throw new KubeApiError('no Kubernetes API configured', 'ERR_KUBE_API_NONE');
       },
     };
     const s = await checkSigner(annotations, namespace, trusted, lookups);

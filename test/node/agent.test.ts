@@ -10,7 +10,8 @@ import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { createLogger, NodeAgent, type Logger } from '../../src/node/index.js';
+import { NodeAgent } from '../../src/node/index.js';
+import { captureLogger } from '../helpers/logger.js';
 import { ApiServerPeer } from './apiserver-peer.js';
 import { FIXTURES, makeHostTree } from './host-tree.js';
 import { KubeletPeer } from './kubelet-peer.js';
@@ -18,11 +19,6 @@ import { KubeletPeer } from './kubelet-peer.js';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const MiB = 1024 * 1024;
 const ids = JSON.parse(spawnSync('cat', [join(FIXTURES, 'proc-scan/ids.json')], { encoding: 'utf8' }).stdout) as Record<string, { uid: string; container?: string }>;
-
-function captureLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  return { lines, logger: createLogger({ level: 'debug', write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) }) };
-}
 
 const labelsOf = (api: ApiServerPeer): Record<string, string> => ((api.node?.metadata as { labels: Record<string, string> }).labels);
 const capacityOf = (api: ApiServerPeer): Record<string, string> => ((api.node?.status as { capacity: Record<string, string> }).capacity);

@@ -3,7 +3,8 @@
 // certificate, exact Node JSON, PATCH per content type, the /status subresource and a watch).
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { createLogger, loadKubeConfig, NodeStatusReconciler, type Logger } from '../../src/node/index.js';
+import { loadKubeConfig, NodeStatusReconciler } from '../../src/node/index.js';
+import { captureLogger } from '../helpers/logger.js';
 import { ApiServerPeer } from './apiserver-peer.js';
 
 const EPC = 'sgx.intel.com/epc';
@@ -11,11 +12,6 @@ const LABELS = {
   'confkube.io/sgx': 'true', 'confkube.io/sgx-flc': 'true', 'confkube.io/epc-mib': '168', 'confkube.io/sgx-driver': 'inkernel',
   'confkube.io/aesmd': 'false', 'feature.node.kubernetes.io/cpu-security.sgx.enabled': 'true',
 };
-
-function captureLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  return { lines, logger: createLogger({ level: 'debug', write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) }) };
-}
 
 const labelsOf = (api: ApiServerPeer): Record<string, string> => ((api.node?.metadata as { labels: Record<string, string> }).labels);
 const capacityOf = (api: ApiServerPeer): Record<string, string> => ((api.node?.status as { capacity: Record<string, string> }).capacity);
