@@ -1,5 +1,7 @@
 import type { Command } from 'commander';
-import { createLogger, discover, MIB, NodeAgent, type LogLevel, type SgxDiscovery } from '../../node/index.js';
+// The node agent (Kubernetes client, gRPC) loads only for the node commands: every other command starts faster.
+import type { LogLevel, SgxDiscovery } from '../../node/index.js';
+import { MIB } from '../../node/names.js';
 import { parseIntFlag, printJson, UsageError } from '../util.js';
 
 function parseDuration(value: string, flag: string): number {
@@ -40,7 +42,8 @@ export function register(program: Command): void {
     .description('report SGX support, device nodes, EPC per NUMA node, driver, aesmd and packages of this host (exit 0 either way: no SGX is a normal answer)')
     .option('--host-root <dir>', 'root of the host file system', '/')
     .option('--json', 'machine-readable output')
-    .action((opts: { hostRoot: string; json?: boolean }) => {
+    .action(async (opts: { hostRoot: string; json?: boolean }) => {
+      const { discover } = await import('../../node/index.js');
       const d = discover(opts.hostRoot);
       if (opts.json) printJson(d);
       else process.stdout.write(describe(d));
@@ -70,6 +73,7 @@ export function register(program: Command): void {
     }) => {
       const slots = parseIntFlag(opts.slots, '--slots', 100_000);
       if (!['debug', 'info', 'warn', 'error'].includes(opts.logLevel)) throw new UsageError(`--log-level: expected debug, info, warn or error, got ${JSON.stringify(opts.logLevel)}`);
+      const { createLogger, NodeAgent } = await import('../../node/index.js');
       const agent = new NodeAgent({
         hostRoot: opts.hostRoot,
         nodeName: opts.nodeName,
