@@ -37,7 +37,7 @@ const collateral = prepareCollateral(collateralFromBundle(bundleText));
 const verifier = new Verifier();
 const first = verifier.verify(quote, collateral, { now: NOW });
 if (!first.ok || first.status !== 'ConfigurationAndSWHardeningNeeded') throw new Error(`unexpected verdict ${JSON.stringify(first.errors)}`);
-const ours = bench('confkube verifyQuote (cached collateral)', () => {
+const ours = bench('confkube Verifier.verify (cached collateral)', () => {
   const v = verifier.verify(quote, collateral, { now: NOW });
   if (!v.ok) throw new Error('verify');
 });
