@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { createAttestationService, createTlsCertificate, type AttestationStore, type PolicyEngine } from '../src/attestation/index.js';
-import { policyEngine, openServiceStore } from '../src/attestation/runtime.js';
+import { policyEngine, openServiceStore } from '../src/cli/service-runtime.js';
 import { MemoryStore } from '../test/attestation/helpers/memory-store.js';
 import { AesGcmKeyProtector } from '../src/store/index.js';
 import { randomBytes } from 'node:crypto';

@@ -22,7 +22,7 @@ function listSize(ids: string[]): number {
   return serialize({ devices: ids.map((ID) => ({ ID, health: 'Healthy' })) }).length;
 }
 
-const ours = listSize(deviceIds('enclave', DEFAULT_SLOTS));
+const ours = listSize(deviceIds(DEFAULT_SLOTS));
 const perMib = listSize(Array.from({ length: EPC_BYTES / MiB }, (_, i) => `sgx-epc-${i}`));
 const epcPatch = Buffer.byteLength(JSON.stringify([{ op: 'add', path: `/status/capacity/${EPC_RESOURCE.replace('/', '~1')}`, value: String(EPC_BYTES) }]));
 // Per-MiB sizes of the DCsv3 sizes near the limit (docs/node.md §Why not one device per MiB: 128 GiB passes, 192 and 256 GiB fail).

@@ -11,26 +11,12 @@
  */
 import { readFileSync, readdirSync } from 'node:fs';
 import { checkPolicy, compilePolicy, DEFAULT_POLICIES, type Claim } from '../src/policy/index.js';
+import { bench as timed, benchSeconds, benchSink } from './harness.js';
 
-const args = process.argv.slice(2);
-const SECONDS = Number(args[args.indexOf('--seconds') + 1] ?? 0) || 2;
+const SECONDS = benchSeconds(2);
 const FIXTURES = new URL('../test/fixtures/policy/', import.meta.url);
 
-let sink = 0;
-function bench(name: string, fn: () => unknown): number {
-  for (let i = 0; i < 2000; i++) fn();
-  let n = 0;
-  const limit = BigInt(Math.round(SECONDS * 1e9));
-  const t0 = process.hrtime.bigint();
-  while (process.hrtime.bigint() - t0 < limit) {
-    for (let i = 0; i < 100; i++) if (fn()) sink++;
-    n += 100;
-  }
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  const rate = n / s;
-  console.log(`${name.padEnd(60)} ${rate.toFixed(0).padStart(9)} ops/s  (${((1e6 * s) / n).toFixed(2)} µs/op)`);
-  return rate;
-}
+const bench = (name: string, fn: () => unknown): number => timed(name, fn, { seconds: SECONDS, warmup: 2000, batch: 100, width: 60 });
 
 // The incoming claims of real token (a) (docs/policy.md §Test corpus), as the attestation service passes them: a map.
 const token = readFileSync(new URL('token-a-sharedwus-2021-05-26.jwt', FIXTURES), 'utf8').trim();
@@ -88,4 +74,4 @@ console.log(`P1 / anchor JSON.parse:                 ${(rateP1 / anchorJson).toF
 console.log(`P1 Claim[] input / anchor JSON.parse:   ${(rateP1a / anchorJson).toFixed(3)}`);
 console.log(`${largest.f} / anchor JSON.parse: ${(rateBig / anchorJson).toFixed(3)}`);
 console.log(`compilePolicy(P1) / anchor JSON.parse:  ${(compileRate / anchorJson).toFixed(4)}`);
-if (sink < 0) console.log(sink);
+if (benchSink() < 0) console.log(benchSink());

@@ -11,29 +11,16 @@ import { readFileSync } from 'node:fs';
 import { findSigstructs } from '../src/sgx/enclave-file.js';
 import { measureSdkEnclave, measureSgxs } from '../src/sgx/sgxs.js';
 import { parseSigstruct, verifySigstruct } from '../src/sgx/sigstruct.js';
+import { bench as timed, benchSeconds } from './harness.js';
 
-const args = process.argv.slice(2);
-const SECONDS = Number(args[args.indexOf('--seconds') + 1] ?? 0) || 3;
+const SECONDS = benchSeconds(3);
 
 function fixture(name: string): Uint8Array {
   const b = readFileSync(new URL(`../test/fixtures/sigstruct/${name}`, import.meta.url));
   return new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
 }
 
-function bench(name: string, fn: () => void): number {
-  for (let i = 0; i < 20; i++) fn();
-  let n = 0;
-  const limit = BigInt(Math.round(SECONDS * 1e9));
-  const t0 = process.hrtime.bigint();
-  while (process.hrtime.bigint() - t0 < limit) {
-    for (let i = 0; i < 5; i++) fn();
-    n += 5;
-  }
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  const rate = n / s;
-  console.log(`${name.padEnd(60)} ${rate.toFixed(0).padStart(8)} ops/s  (${((1e6 * s) / n).toFixed(1)} µs/op)`);
-  return rate;
-}
+const bench = (name: string, fn: () => unknown): number => timed(name, fn, { seconds: SECONDS, warmup: 20, batch: 5, width: 60 });
 
 const sig = fixture('intel-le-prod-css_sgx-2.25.bin');
 const so = fixture('intel-tdqe_tdx-1.5.signed.so');

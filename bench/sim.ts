@@ -7,25 +7,12 @@
  */
 import { generateKeyPairSync, sign } from 'node:crypto';
 import { createPlatform } from '../src/sim/index.js';
-import { verifyQuote, prepareCollateral } from '../src/dcap/index.js';
+import { Verifier, prepareCollateral } from '../src/dcap/index.js';
+import { bench as timed, benchSeconds } from './harness.js';
 
-const args = process.argv.slice(2);
-const SECONDS = Number(args[args.indexOf('--seconds') + 1] ?? 0) || 3;
+const SECONDS = benchSeconds(3);
 
-function bench(name: string, fn: () => void): number {
-  for (let i = 0; i < 20; i++) fn();
-  let n = 0;
-  const limit = BigInt(Math.round(SECONDS * 1e9));
-  const t0 = process.hrtime.bigint();
-  while (process.hrtime.bigint() - t0 < limit) {
-    for (let i = 0; i < 5; i++) fn();
-    n += 5;
-  }
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  const rate = n / s;
-  console.log(`${name.padEnd(52)} ${rate.toFixed(0).padStart(8)} ops/s  (${((1e6 * s) / n).toFixed(1)} µs/op)`);
-  return rate;
-}
+const bench = (name: string, fn: () => unknown): number => timed(name, fn, { seconds: SECONDS, warmup: 20, batch: 5, width: 52 });
 
 const msg = new Uint8Array(432).fill(7);
 const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -49,9 +36,10 @@ const platforms = bench('createPlatform (all keys, certificates, CRLs, collatera
 // The round trip the tests and a laptop demo run: simulate then verify with cached collateral.
 const collateral = prepareCollateral(p.collateralInput());
 const opts = { now: p.expected.verificationTime, trustAnchors: [p.rootCertDer] };
-const roundTrip = bench('sim quote + verifyQuote (cached collateral)', () => {
+const verifier = new Verifier();
+const roundTrip = bench('sim quote + Verifier.verify (cached collateral)', () => {
   reportData[0] = i++ & 0xff;
-  if (!verifyQuote(p.quote({ mrEnclave, mrSigner, reportData }), collateral, opts).ok) throw new Error('verify');
+  if (!verifier.verify(p.quote({ mrEnclave, mrSigner, reportData }), collateral, opts).ok) throw new Error('verify');
 });
 
 console.log('');

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { openStore, type AuditRecord, type Store } from '../src/store/index.js';
-import { startPostgres } from '../test/helpers/postgres.js';
+import { startPostgres } from '../support/postgres.js';
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);

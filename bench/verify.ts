@@ -11,30 +11,18 @@ import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { generateKeyPairSync, sign, verify as cryptoVerify } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { verifyQuote, collateralFromBundle, prepareCollateral, verifierCacheSizes } from '../src/dcap/index.js';
+import { Verifier, collateralFromBundle, prepareCollateral } from '../src/dcap/index.js';
+import { bench as timed, benchSeconds } from './harness.js';
 
 const args = process.argv.slice(2);
-const SECONDS = Number(args[args.indexOf('--seconds') + 1] ?? 0) || 3;
+const SECONDS = benchSeconds(3);
 const MILLION = args.includes('--million');
 const fx = (p: string) => fileURLToPath(new URL(`../test/fixtures/dcap/${p}`, import.meta.url));
 const quote = new Uint8Array(readFileSync(fx('quotes/phala_hello.bin')));
 const bundleText = readFileSync(fx('collateral/phala_2025-06.json'), 'utf8');
 const NOW = 1751000000;
 
-function bench(name: string, fn: () => void): number {
-  for (let i = 0; i < 50; i++) fn();
-  let n = 0;
-  const limit = BigInt(Math.round(SECONDS * 1e9));
-  const t0 = process.hrtime.bigint();
-  while (process.hrtime.bigint() - t0 < limit) {
-    for (let i = 0; i < 20; i++) fn();
-    n += 20;
-  }
-  const s = Number(process.hrtime.bigint() - t0) / 1e9;
-  const rate = n / s;
-  console.log(`${name.padEnd(52)} ${rate.toFixed(0).padStart(8)} ops/s  (${((1e6 * s) / n).toFixed(1)} µs/op)`);
-  return rate;
-}
+const bench = (name: string, fn: () => unknown): number => timed(name, fn, { seconds: SECONDS, warmup: 50, batch: 20, width: 52 });
 
 // Anchor: raw ECDSA P-256 / SHA-256 verify of 432 bytes with node:crypto (OpenSSL), raw r‖s signature.
 const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
@@ -46,10 +34,11 @@ const ecdsa = bench('anchor: node:crypto ECDSA P-256 verify', () => {
 
 // confkube, collateral prepared once (what the attestation service does).
 const collateral = prepareCollateral(collateralFromBundle(bundleText));
-const first = verifyQuote(quote, collateral, { now: NOW });
+const verifier = new Verifier();
+const first = verifier.verify(quote, collateral, { now: NOW });
 if (!first.ok || first.status !== 'ConfigurationAndSWHardeningNeeded') throw new Error(`unexpected verdict ${JSON.stringify(first.errors)}`);
-const ours = bench('confkube verifyQuote (cached collateral)', () => {
-  const v = verifyQuote(quote, collateral, { now: NOW });
+const ours = bench('confkube Verifier.verify (cached collateral)', () => {
+  const v = verifier.verify(quote, collateral, { now: NOW });
   if (!v.ok) throw new Error('verify');
 });
 
@@ -72,12 +61,12 @@ if (MILLION) {
   if (global.gc) global.gc();
   const before = process.memoryUsage();
   const t0 = process.hrtime.bigint();
-  for (let i = 0; i < 1_000_000; i++) verifyQuote(quote, collateral, { now: NOW });
+  for (let i = 0; i < 1_000_000; i++) verifier.verify(quote, collateral, { now: NOW });
   const s = Number(process.hrtime.bigint() - t0) / 1e9;
   if (global.gc) global.gc();
   const after = process.memoryUsage();
   const mb = (x: number) => `${(x / 2 ** 20).toFixed(1)} MiB`;
   console.log('');
   console.log(`1,000,000 verifications in ${s.toFixed(1)} s (${(1e6 / s).toFixed(0)}/s)`);
-  console.log(`heap used ${mb(before.heapUsed)} → ${mb(after.heapUsed)}; RSS ${mb(before.rss)} → ${mb(after.rss)}; caches ${JSON.stringify(verifierCacheSizes())}`);
+  console.log(`heap used ${mb(before.heapUsed)} → ${mb(after.heapUsed)}; RSS ${mb(before.rss)} → ${mb(after.rss)}; caches ${JSON.stringify(verifier.cacheSizes())}`);
 }

@@ -1,10 +1,14 @@
 #!/usr/bin/env node
-// Runs every test/**/*.test.ts with node's own test runner (TypeScript through tsx).
-// Node 20's `--test` takes no globs, so the files are listed here.
+// Runs every test/**/*.test.ts with node's own test runner (TypeScript through tsx), several files at a time.
+// Each file is its own process and every server a test starts listens on a free port, so files are independent;
+// a file that holds a fixed resource says so with a line `// test-runner: serial` and runs alone, after the rest.
+// Output is printed per file when it ends (never interleaved), then the ten slowest files and the failures.
 // Usage: node scripts/run-tests.mjs [substring filter ...]
-import { readdirSync, statSync } from 'node:fs';
+// Environment: CONFKUBE_TEST_CONCURRENCY (default: the number of CPUs, at least 2).
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
-import { spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 
 const root = new URL('..', import.meta.url).pathname;
 // --e2e: the end-to-end suite on the real control plane (test/e2e/, `npm run test:e2e`); without it, everything else.
@@ -26,7 +30,61 @@ if (files.length === 0) {
   console.error('no test files matched');
   process.exit(1);
 }
-const res = spawnSync(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', ...files], {
-  cwd: root, stdio: 'inherit', env: { ...process.env },
-});
-process.exit(res.status ?? 1);
+const isSerial = (f) => /^\/\/ test-runner: serial$/m.test(readFileSync(join(root, f), 'utf8'));
+const serial = files.filter(isSerial);
+const parallel = files.filter((f) => !serial.includes(f));
+const envConcurrency = Number(process.env.CONFKUBE_TEST_CONCURRENCY);
+const concurrency = Number.isInteger(envConcurrency) && envConcurrency > 0 ? envConcurrency : Math.max(2, availableParallelism());
+
+/** One file in its own `node --test` process; resolves with its exit status, output and wall time. */
+function runFile(file) {
+  const started = process.hrtime.bigint();
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', file], {
+      cwd: root, env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const out = [];
+    child.stdout.on('data', (c) => out.push(c));
+    child.stderr.on('data', (c) => out.push(c));
+    child.on('close', (code, signal) => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      resolve({ file, ok: code === 0, status: code ?? signal, output: Buffer.concat(out).toString('utf8'), seconds });
+    });
+  });
+}
+
+function report(r) {
+  process.stdout.write(`\n▶ ${r.file} (${r.seconds.toFixed(1)} s${r.ok ? '' : `, FAILED: exit ${r.status}`})\n${r.output}`);
+}
+
+async function pool(list, n) {
+  const results = [];
+  let next = 0;
+  const worker = async () => {
+    while (next < list.length) {
+      const r = await runFile(list[next++]);
+      report(r);
+      results.push(r);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, list.length) }, worker));
+  return results;
+}
+
+const t0 = process.hrtime.bigint();
+console.log(`running ${files.length} test files: ${parallel.length} up to ${concurrency} at a time, ${serial.length} alone`);
+const results = [...(await pool(parallel, concurrency)), ...(await pool(serial, 1))];
+const total = Number(process.hrtime.bigint() - t0) / 1e9;
+const slowest = [...results].sort((a, b) => b.seconds - a.seconds).slice(0, 10);
+console.log(`\nslowest test files:`);
+for (const r of slowest) console.log(`  ${r.seconds.toFixed(1).padStart(7)} s  ${r.file}`);
+const failed = results.filter((r) => !r.ok);
+console.log(`\n${results.length} files in ${total.toFixed(1)} s (concurrency ${concurrency}); ${failed.length === 0 ? 'all passed' : `${failed.length} failed:`}`);
+for (const r of failed) console.log(`  ✖ ${r.file} (exit ${r.status})`);
+// One closing line over every file (each file's own runner prints `ℹ pass N` / `ℹ fail N`); a file that died
+// before its runner's summary counts as one failure.
+const count = (r, what) => Number([...r.output.matchAll(new RegExp(`^ℹ ${what} (\\d+)$`, 'gm'))].at(-1)?.[1] ?? 0);
+const passed = results.reduce((n, r) => n + count(r, 'pass'), 0);
+const failedTests = results.reduce((n, r) => n + Math.max(count(r, 'fail'), r.ok ? 0 : 1), 0);
+console.log(`tests: ${passed} passed, ${failedTests} failed`);
+process.exit(failed.length === 0 ? 0 : 1);

@@ -15,3 +15,10 @@ export class WebhookConfigError extends ConfkubeError {
     super('ERR_WEBHOOK_CONFIG', message);
   }
 }
+
+/** The Kubernetes API could not answer a lookup (unreachable, timed out, forbidden) or answered unusable data. */
+export class KubeApiError extends ConfkubeError {
+  constructor(message: string, code = 'ERR_KUBE_API') {
+    super(code, message);
+  }
+}

@@ -1,9 +1,8 @@
 import { createHash } from 'node:crypto';
-import { verifyQuote, type Verdict } from '../dcap/index.js';
 import { parseQuote } from '../sgx/quote.js';
 import { toHex, bytesEqual, readU32LE } from '../lib/bytes.js';
 import { isConfkubeError } from '../lib/errors.js';
-import type { AuditRecord, ClaimMap } from './deps.js';
+import type { AuditRecord, ClaimMap, QuoteVerifier } from './deps.js';
 import { AttestationError, badRequest } from './errors.js';
 import { collateralClaim, isReservedClaim, legacyServiceClaims, sgxClaims, type RuntimeInput } from './claims.js';
 import type { CollateralCache } from './collateral-cache.js';
@@ -38,6 +37,7 @@ export interface AttesterDeps {
   policies: PolicyBook;
   engine: PolicyEngine;
   collateral: CollateralCache;
+  verifier: QuoteVerifier;
   /** Extra claim on every token whose evidence chains to the simulated root. */
   simulationEnabled: boolean;
   /** Where draft policies are compiled and evaluated: off the request thread, under a deadline. */
@@ -88,12 +88,12 @@ export class Attester {
     if (!parsed.report) throw badRequest('quote: not an SGX enclave quote (TDX quotes go to /attest/TdxVm, not served)', 'InvalidQuote');
     audit.mrEnclave = toHex(parsed.report.mrEnclave);
     audit.mrSigner = toHex(parsed.report.mrSigner);
-    const set = await this.d.collateral.forQuote(quote);
+    const set = await this.d.collateral.forQuote(parsed);
     audit.simulated = set.simulated;
     const now = this.d.now();
     // A token issuer fails closed on expired or not-yet-valid collateral (docs/attestation.md §Collateral freshness): the collateral cache
     // refreshes ahead of nextUpdate, so an expired set means the source is stale, not that the quote is fine.
-    const verdict: Verdict = verifyQuote(quote, set.collateral, { now: Math.floor(this.d.verifyAt() / 1000), trustAnchors: set.anchors, strict: true });
+    const verdict = this.d.verifier.verify(parsed, set.collateral, { now: Math.floor(this.d.verifyAt() / 1000), trustAnchors: set.anchors, strict: true });
     audit.tcbStatus = verdict.status;
     if (!verdict.ok || !verdict.report) {
       audit.decision = 'deny';

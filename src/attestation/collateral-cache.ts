@@ -1,16 +1,17 @@
-import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { LRUCache } from 'lru-cache';
 import { join } from 'node:path';
 import { collateralFromFiles, intelSgxRootCaDer, prepareCollateral, type Collateral, type CollateralInput } from '../dcap/index.js';
 import { parseCert, parseCrl } from '../dcap/x509.js';
-import { parseQuote } from '../sgx/quote.js';
-import { parsePckExtensions } from '../sgx/pck.js';
+import type { Quote } from '../sgx/quote.js';
+import { isConfkubeError } from '../lib/errors.js';
 import { toHex } from '../lib/bytes.js';
+import { pemDecode, toPem } from '../lib/pem.js';
+import type { PckExtensions } from '../sgx/pck.js';
 import { CollateralUnavailableError } from './errors.js';
-import type { AttestationStore, CollateralRecord } from './deps.js';
+import type { AttestationStore, CollateralRecord, QuoteVerifier } from './deps.js';
 import type { CollateralHashInput } from './claims.js';
-import { fetchPcsCollateral } from './pcs-client.js';
+import { fetchPcsCollateral, jsonNextUpdate } from './pcs-client.js';
 
 /**
  * One verifiable collateral set: Intel's (by FMSPC) or the simulated platform's. Built from store records that
@@ -39,25 +40,16 @@ export interface CollateralOptions {
   intelAnchors?: Uint8Array[];
   /** Refresh this long before nextUpdate (ms). */
   refreshMarginMs?: number;
+  /** One upstream exchange (all five documents) gives up after this long (ms, default 10 s). */
+  upstreamTimeoutMs?: number;
+  /** After an upstream failure, the same FMSPC is not asked for again for this long (ms, default 60 s). */
+  negativeTtlMs?: number;
+  /** Collateral sets kept in memory (default 256; the store keeps everything fetched). */
+  maxSets?: number;
 }
-
 
 const EMPTY = new Uint8Array(0);
 const enc = new TextEncoder();
-
-function pemOf(der: Uint8Array, label = 'CERTIFICATE'): string {
-  const b = Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
-  return `-----BEGIN ${label}-----\n${b}\n-----END ${label}-----\n`;
-}
-
-function jsonNextUpdate(body: Uint8Array, key: string): number | null {
-  try {
-    const v = (JSON.parse(Buffer.from(body).toString('utf8')) as Record<string, Record<string, unknown>>)[key]?.nextUpdate;
-    return typeof v === 'string' ? Date.parse(v) : null;
-  } catch {
-    return null;
-  }
-}
 
 function fmspcOfTcbInfo(body: Uint8Array): string {
   const t = (JSON.parse(Buffer.from(body).toString('utf8')) as { tcbInfo?: { fmspc?: string } }).tcbInfo?.fmspc;
@@ -73,12 +65,12 @@ export function recordsFromInput(input: CollateralInput, prefix: string, now: nu
     throw new CollateralUnavailableError('collateral must be given as raw PCS bodies');
   };
   const certs = (input.certificates ?? []).map((d) => parseCert(d, 'collateral certificate'));
-  const chainPem = certs.map((c) => pemOf(c.der)).join('');
+  const chainPem = certs.map((c) => toPem(c.der)).join('');
   // Issuer chains as PCS sends them in headers: the signer first, then CAs (roots last).
   const roots = certs.filter((c) => Buffer.compare(Buffer.from(c.subjectDer), Buffer.from(c.issuerDer)) === 0);
   const chainOf = (cn: RegExp): string | null => {
     const lead = certs.filter((c) => cn.test(c.subjectCn) && !roots.includes(c));
-    return lead.length ? [...lead, ...roots].map((c) => pemOf(c.der)).join('') : null;
+    return lead.length ? [...lead, ...roots].map((c) => toPem(c.der)).join('') : null;
   };
   const tcbChain = typeof input.tcbInfoIssuerChain === 'string' ? input.tcbInfoIssuerChain : chainOf(/TCB Signing/i);
   const qeChain = typeof input.qeIdentityIssuerChain === 'string' ? input.qeIdentityIssuerChain : chainOf(/TCB Signing/i);
@@ -108,15 +100,30 @@ export function readCollateralDirectory(dir: string): { name: string; data: Uint
     .map((n) => ({ name: n, data: new Uint8Array(readFileSync(join(dir, n))) }));
 }
 
+/**
+ * Collateral sets by FMSPC, built from the store and kept in a bounded LRU. Upstream (PCS/PCCS) is asked only
+ * for an FMSPC taken from a PCK certificate that chains to a trust anchor, or to refresh one already stored:
+ * a caller cannot make the service fetch arbitrary FMSPCs. Concurrent requests for one FMSPC share one
+ * upstream exchange, a failed exchange is remembered for `negativeTtlMs`, and every exchange has a timeout.
+ */
 export class CollateralCache {
-  private sets = new Map<string, CollateralSet>();
+  private readonly sets: LRUCache<string, CollateralSet>;
+  private readonly inflight = new Map<string, Promise<void>>();
+  private readonly failures: LRUCache<string, CollateralUnavailableError>;
   private simRoot: Uint8Array | null = null;
-  /** FMSPC per PCK leaf (by SHA-256): parsing the certificate's SGX extension costs more than verifying the quote. */
-  private fmspcByLeaf = new LRUCache<string, string>({ max: 4096 });
   private readonly margin: number;
+  /** Upstream exchanges started (metrics and tests). */
+  upstreamFetches = 0;
 
-  constructor(private readonly store: AttestationStore, private readonly opts: CollateralOptions, private readonly now: () => number) {
+  constructor(
+    private readonly store: AttestationStore,
+    private readonly opts: CollateralOptions,
+    private readonly now: () => number,
+    private readonly verifier: QuoteVerifier,
+  ) {
     this.margin = opts.refreshMarginMs ?? 3600_000;
+    this.sets = new LRUCache({ max: opts.maxSets ?? 256 });
+    this.failures = new LRUCache({ max: 4096, ttl: opts.negativeTtlMs ?? 60_000 });
   }
 
   /** Import the configured sources into the store (idempotent; every replica may do it). */
@@ -131,45 +138,64 @@ export class CollateralCache {
     }
   }
 
-  /** The collateral set for a quote; fetched from upstream (and stored) when missing or due for refresh. */
-  async forQuote(quote: Uint8Array): Promise<CollateralSet> {
-    const q = parseQuote(quote);
-    const chain = q.certificationData.pckChain ?? [];
-    const simulated = this.simRoot !== null && chain.length > 0 && Buffer.compare(Buffer.from(chain[chain.length - 1]), Buffer.from(this.simRoot)) === 0;
-    let fmspc: string;
+  /** The collateral set for a parsed quote; fetched from upstream (and stored) when missing or due for refresh. */
+  async forQuote(quote: Quote): Promise<CollateralSet> {
+    const chain = quote.certificationData.pckChain ?? [];
     if (chain.length === 0) throw new CollateralUnavailableError('quote carries no PCK certificate chain (certification data type 5 expected)');
-    const leafId = createHash('sha256').update(chain[0]).digest('hex');
-    const known = this.fmspcByLeaf.get(leafId);
-    if (known !== undefined) fmspc = known;
-    else {
-      try {
-        fmspc = toHex(parsePckExtensions(chain[0]).fmspc);
-      } catch (e) {
-        throw new CollateralUnavailableError(`PCK certificate: ${(e as Error).message}`);
-      }
-      this.fmspcByLeaf.set(leafId, fmspc);
-    }
-    return this.get(fmspc, simulated);
+    const simulated = this.simRoot !== null && Buffer.compare(Buffer.from(chain[chain.length - 1]), Buffer.from(this.simRoot)) === 0;
+    const fmspc = toHex(this.platform(quote).fmspc);
+    // Upstream is asked only for a platform whose PCK certificate chains to a trust anchor.
+    return this.get(fmspc, simulated, () => this.platform(quote, this.anchors(false)));
   }
 
-  async get(fmspc: string, simulated: boolean): Promise<CollateralSet> {
+  /**
+   * The set for an FMSPC. Without `vouch` (the PCCS routes) only an FMSPC already stored is refreshed from
+   * upstream; with it, `vouch` must accept the platform before an unknown FMSPC is fetched.
+   */
+  async get(fmspc: string, simulated: boolean, vouch?: () => unknown): Promise<CollateralSet> {
     const prefix = simulated ? 'sim/' : '';
     const id = `${prefix}${fmspc}`;
     const cached = this.sets.get(id);
     if (cached && !this.due(cached)) return cached;
     let set = await this.build(fmspc, prefix, simulated);
-    if ((!set || this.due(set)) && !simulated && this.opts.upstream) {
-      await this.fetch(fmspc);
-      set = await this.build(fmspc, prefix, simulated);
+    if ((!set || this.due(set)) && !simulated && this.opts.upstream && (set || vouch)) {
+      try {
+        if (!set) vouch!();
+        await this.fetch(fmspc);
+        set = await this.build(fmspc, prefix, simulated);
+      } catch (e) {
+        // A stored set past its refresh point still serves (strict verification refuses it once expired).
+        if (!set || !(e instanceof CollateralUnavailableError)) throw e;
+      }
     }
     if (!set) {
       // Directory collateral for one FMSPC: let the verifier say precisely that the FMSPC does not match.
+      // Kept under that FMSPC's own id, so unknown FMSPCs add nothing to the cache.
       const any = (await this.store.listCollateral()).find((r) => r.key.startsWith(`${prefix}tcb:`));
-      if (any) set = await this.build(any.key.slice(prefix.length + 4), prefix, simulated);
+      const other = any?.key.slice(prefix.length + 4);
+      if (other !== undefined && other !== fmspc) return this.get(other, simulated);
     }
     if (!set) throw new CollateralUnavailableError(`no collateral for FMSPC ${fmspc}${simulated ? ' (simulated platform)' : ''}`);
     this.sets.set(id, set);
     return set;
+  }
+
+  /** Collateral sets held in memory (bounded by `maxSets`). */
+  get size(): number {
+    return this.sets.size;
+  }
+
+  private platform(quote: Quote, anchors?: Uint8Array[]): PckExtensions {
+    try {
+      return this.verifier.pckExtensions(quote, anchors);
+    } catch (e) {
+      if (!isConfkubeError(e)) throw e;
+      throw new CollateralUnavailableError(`PCK certificate: ${e.message}`, e.code);
+    }
+  }
+
+  private anchors(simulated: boolean): Uint8Array[] {
+    return simulated && this.simRoot ? [this.simRoot] : (this.opts.intelAnchors ?? [intelSgxRootCaDer()]);
   }
 
   private due(s: CollateralSet): boolean {
@@ -179,10 +205,30 @@ export class CollateralCache {
     return this.opts.upstream !== undefined && !s.simulated && s.nextUpdate !== null && t >= s.nextUpdate - this.margin && t - s.fetchedAt >= 300_000;
   }
 
-  /** Fetch from the upstream PCS/PCCS v4 API into the store. */
+  /** Fetch from the upstream PCS/PCCS v4 API into the store: one exchange per FMSPC at a time, failures remembered. */
   async fetch(fmspc: string): Promise<void> {
-    if (!this.opts.upstream) return;
-    for (const r of await fetchPcsCollateral(this.opts.upstream, fmspc, this.now())) await this.store.putCollateral(r);
+    const upstream = this.opts.upstream;
+    if (!upstream) return;
+    const failed = this.failures.get(fmspc);
+    if (failed) throw failed;
+    let running = this.inflight.get(fmspc);
+    if (!running) {
+      this.upstreamFetches++;
+      running = (async () => {
+        try {
+          const records = await fetchPcsCollateral(upstream, fmspc, this.now(), this.opts.upstreamTimeoutMs);
+          for (const r of records) await this.store.putCollateral(r);
+        } catch (e) {
+          const err = e instanceof CollateralUnavailableError ? e : new CollateralUnavailableError(`upstream ${upstream}: ${(e as Error).message}`);
+          this.failures.set(fmspc, err);
+          throw err;
+        } finally {
+          this.inflight.delete(fmspc);
+        }
+      })();
+      this.inflight.set(fmspc, running);
+    }
+    await running;
   }
 
   /** Drop the in-memory sets so the next request rebuilds from the store (another replica may have refreshed). */
@@ -205,14 +251,14 @@ export class CollateralCache {
       pckCrls: pckCrls.map((r) => r.body),
       ...(pckCrls[0]?.issuerChain ? { pckCrlIssuerChain: pckCrls[0].issuerChain } : {}),
       ...(root ? { rootCaCrl: root.body } : {}),
-      certificates: extra.flatMap((pem) => pemDers(pem)),
+      certificates: extra.flatMap((pem) => pemDecode(pem)),
     };
     const all = [tcb, qe, ...pckCrls, ...(root ? [root] : [])];
     const nexts = all.map((r) => r.nextUpdate).filter((n): n is number => n !== null);
     return {
       fmspc,
       simulated,
-      anchors: simulated && this.simRoot ? [this.simRoot] : (this.opts.intelAnchors ?? [intelSgxRootCaDer()]),
+      anchors: this.anchors(simulated),
       collateral: prepareCollateral(input),
       hashes: {
         tcbInfo: tcb.body,
@@ -226,10 +272,4 @@ export class CollateralCache {
       fetchedAt: Math.min(...all.map((r) => r.fetchedAt)),
     };
   }
-}
-
-function pemDers(text: string): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  for (const m of text.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)) out.push(new Uint8Array(Buffer.from(m[1].replace(/\s+/g, ''), 'base64')));
-  return out;
 }

@@ -1,7 +1,10 @@
 /**
- * What the service needs from its collaborators. The store, the policy language and the verifier are
- * injected so the service is a thin shell (docs/attestation.md §Decisions) and tests can run them at a fixed time.
+ * What the service needs from its collaborators. The store, the policy language and the quote verifier are
+ * injected (ServiceOptions) so the service is a thin shell and tests can run them at a fixed time.
  */
+import type { Collateral, Verdict, VerifyOptions } from '../dcap/index.js';
+import type { PckExtensions } from '../sgx/pck.js';
+import type { Quote } from '../sgx/quote.js';
 import type { Store } from '../store/types.js';
 
 export type { SigningKeyRecord, PolicyRecord, PolicyCertRecord, CollateralRecord, AuditRecord } from '../store/types.js';
@@ -33,4 +36,17 @@ export interface PolicyEngine {
   compile(text: string): CompiledPolicy;
   /** The default policy text per attestation type (MAA: P1 for SgxEnclave and OpenEnclave). */
   defaultPolicy(attestationType: string): string;
+}
+
+/**
+ * DCAP quote verification (src/dcap's `Verifier`): one object for the service's lifetime, holding the caches of
+ * parsed PCK chains, so the collateral lookup and the verification of a quote read its certificates once.
+ */
+export interface QuoteVerifier {
+  verify(quote: Quote, collateral: Collateral, options: VerifyOptions): Verdict;
+  /**
+   * FMSPC and the rest of the PCK certificate's SGX extensions; with `trustAnchors` the PCK chain must lead to
+   * one of them. Throws a ConfkubeError when unreadable or untrusted.
+   */
+  pckExtensions(quote: Quote, trustAnchors?: readonly Uint8Array[]): PckExtensions;
 }

@@ -25,9 +25,12 @@ export function cloudError(code: string, message: string): { error: { code: stri
   return { error: { code, message } };
 }
 
-/** No collateral for a quote's platform (not the caller's fault: 503-free by design, reported as 400 like MAA). */
+/**
+ * No collateral for a quote's platform (not the caller's fault: 503-free by design, reported as 400 like MAA).
+ * Codes: ERR_COLLATERAL_UNAVAILABLE, ERR_COLLATERAL_NOT_FOUND (upstream 404), ERR_UPSTREAM_TIMEOUT.
+ */
 export class CollateralUnavailableError extends ConfkubeError {
-  constructor(message: string) {
-    super('ERR_COLLATERAL_UNAVAILABLE', message);
+  constructor(message: string, code = 'ERR_COLLATERAL_UNAVAILABLE') {
+    super(code, message);
   }
 }

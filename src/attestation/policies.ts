@@ -1,5 +1,6 @@
 import type { AttestationStore, CompiledPolicy, PolicyEngine } from './deps.js';
 import { policyHash, unsecuredPolicyJws } from './policy-jws.js';
+import { AttestationError } from './errors.js';
 
 /** The `x-ms-policy-signer` JWK of a stored signed policy JWS (its header's x5c), or null for an unsecured one. */
 export function signerOfJws(jws: string): Record<string, unknown> | null {
@@ -84,7 +85,7 @@ export class PolicyBook {
 
   get(type: AttestationType): ActivePolicy {
     const p = this.current.get(type);
-    if (!p) throw new Error(`policy book not initialised for ${type}`);
+    if (!p) throw new AttestationError(503, 'ServiceUnavailable', `policy book not initialised for ${type}`, 'ERR_POLICY_BOOK_NOT_READY');
     return p;
   }
 }

@@ -1,6 +1,8 @@
 import { randomUUID } from 'node:crypto';
+import { CONFKUBE_VERSION } from '../lib/version.js';
 import Fastify, { type FastifyError, type FastifyInstance } from 'fastify';
-import type { AttestationStore, PolicyEngine } from './deps.js';
+import type { AttestationStore, PolicyEngine, QuoteVerifier } from './deps.js';
+import { Verifier } from '../dcap/index.js';
 import { Attester } from './attest.js';
 import { CollateralCache, type CollateralOptions } from './collateral-cache.js';
 import type { ServiceContext } from './context.js';
@@ -34,6 +36,8 @@ export interface ServiceOptions {
   baseUrl: string;
   store: AttestationStore;
   engine: PolicyEngine;
+  /** DCAP quote verification with its caches; default a src/dcap Verifier of the service's own. */
+  verifier?: QuoteVerifier;
   collateral: CollateralOptions;
   /** TLS key and certificate (PEM). Without them the service speaks plain HTTP (for a TLS-terminating proxy). */
   tls?: { key: string | Buffer; cert: string | Buffer };
@@ -82,7 +86,7 @@ export interface AttestationService {
   close(): Promise<void>;
 }
 
-export const SERVICE_VERSION = '0.1.0';
+export const SERVICE_VERSION = CONFKUBE_VERSION;
 
 export function normaliseBaseUrl(u: string): string {
   let url: URL;
@@ -118,7 +122,8 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
   keyTimer.unref();
   const policies = new PolicyBook(store, o.engine);
   await policies.init(o.policyPollMs ?? 250);
-  const collateral = new CollateralCache(store, o.collateral, o.verifyAt ?? now);
+  const verifier = o.verifier ?? new Verifier();
+  const collateral = new CollateralCache(store, o.collateral, o.verifyAt ?? now, verifier);
   await collateral.init();
   const admin = new AdminAuth(o.adminTokens ?? [], now, o.authThrottle);
   const registeredSigners = await store.listPolicyCertificates();
@@ -144,7 +149,7 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
   const drafts = new PolicyPool({ ...defaultPoolOptions(budget), ...o.draftPool });
   const ctx: ServiceContext = {
     baseUrl, now, store, engine: o.engine, keyring, policies, collateral, metrics, drafts,
-    attester: new Attester({ baseUrl, now, verifyAt: o.verifyAt ?? now, keyring, policies, engine: o.engine, collateral, simulationEnabled: o.collateral.simulated !== undefined, drafts, budget }),
+    attester: new Attester({ baseUrl, now, verifyAt: o.verifyAt ?? now, keyring, policies, engine: o.engine, collateral, verifier, simulationEnabled: o.collateral.simulated !== undefined, drafts, budget }),
     admin, managementSigner: new ManagementSigner(baseUrl, now), signedRequests: new SignedRequestGuard(store, policies, now, o.requireBoundSignatures ?? false),
   };
 

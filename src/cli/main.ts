@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { ConfkubeError } from '../lib/errors.js';
+import { CONFKUBE_VERSION } from '../lib/version.js';
 import { EXIT_USAGE, UsageError } from './util.js';
 import { register as registerQuote } from './commands/quote.js';
 import { register as registerSigstruct } from './commands/sigstruct.js';
@@ -16,7 +17,7 @@ export function buildProgram(): Command {
   program
     .name('confkube')
     .description('Confidential computing for Kubernetes clusters with Intel SGX machines')
-    .version('0.1.0')
+    .version(CONFKUBE_VERSION)
     .showHelpAfterError()
     .exitOverride();
   for (const register of [registerQuote, registerSigstruct, registerSgxs, registerSim, registerPolicy, registerService, registerNode, registerWebhook, registerDemo]) {

@@ -13,6 +13,17 @@ export class UsageError extends ConfkubeError {
   }
 }
 
+/**
+ * Input a command could not read as what it claims to be: the typed error as JSON or as one `FILE: CODE: message`
+ * line, exit 1. Anything else (a UsageError, a bug) goes on to main.
+ */
+export function reportRejected(file: string, e: unknown, json: boolean | undefined): void {
+  if (!(e instanceof ConfkubeError) || e instanceof UsageError) throw e;
+  if (json) printJson({ error: { code: e.code, message: e.message } });
+  else process.stderr.write(`${file}: ${e.code}: ${e.message}\n`);
+  process.exitCode = EXIT_REJECTED;
+}
+
 export function readInputFile(path: string, what = 'file'): Uint8Array {
   try {
     const b = readFileSync(path);

@@ -3,7 +3,8 @@ import { CollateralError } from './errors.js';
 import { parseSignedJson, signedJsonFromParts, type SignedJson } from './signed-json.js';
 import { parseTcbInfo, type TcbInfo } from './tcb-info.js';
 import { parseQeIdentity, type QeIdentity } from './qe-identity.js';
-import { certsFrom, crlFrom, isPem, pemBlocks, parseCert, parseCrl, type Cert, type Crl } from './x509.js';
+import { isPem, pemBlocks } from '../lib/pem.js';
+import { certsFrom, crlFrom, parseCert, parseCrl, type Cert, type Crl } from './x509.js';
 
 /** What a caller assembles: raw bytes as served by Intel PCS / a PCCS (v3 or v4 API). */
 export interface CollateralInput {

@@ -9,27 +9,25 @@ export interface Anchors {
   certs: Cert[];
 }
 
-let intelAnchors: Anchors | undefined;
-const anchorCache = new Map<string, Anchors>();
+/** Parsed anchor sets by the hash of their DER (held by a Verifier). */
+export type AnchorCache = Map<string, Anchors>;
 
-export function defaultAnchors(): Anchors {
-  if (!intelAnchors) {
-    const der = intelSgxRootCaDer();
-    intelAnchors = { key: 'intel', certs: [parseCert(der, 'Intel SGX Root CA')] };
+/** The anchors for these DER roots (none: the Intel SGX Root CA), parsed once per cache. */
+export function resolveAnchors(ders: readonly Uint8Array[] | undefined, cache: AnchorCache): Anchors {
+  const intel = !ders || ders.length === 0;
+  let key = 'intel';
+  if (!intel) {
+    const h = createHash('sha256');
+    for (const d of ders) h.update(d);
+    key = h.digest('hex');
   }
-  return intelAnchors;
-}
-
-export function resolveAnchors(ders: readonly Uint8Array[] | undefined): Anchors {
-  if (!ders || ders.length === 0) return defaultAnchors();
-  const h = createHash('sha256');
-  for (const d of ders) h.update(d);
-  const key = h.digest('hex');
-  let a = anchorCache.get(key);
+  let a = cache.get(key);
   if (!a) {
-    a = { key, certs: ders.map((d, i) => parseCert(d, `trust anchor ${i + 1}`)) };
-    if (anchorCache.size >= 32) anchorCache.clear();
-    anchorCache.set(key, a);
+    a = intel
+      ? { key, certs: [parseCert(intelSgxRootCaDer(), 'Intel SGX Root CA')] }
+      : { key, certs: ders.map((d, i) => parseCert(d, `trust anchor ${i + 1}`)) };
+    if (cache.size >= 32) cache.clear();
+    cache.set(key, a);
   }
   return a;
 }

@@ -9,12 +9,12 @@ import { isPrepared, prepareCollateral, type Collateral, type CollateralInput } 
 import { matchQeLevel, qeIdentityMismatch } from './qe-identity.js';
 import { convergeTcbStatus } from './tcb-status.js';
 import { isTcbStatus, matchTcbLevel, type TcbStatus } from './tcb-info.js';
-import { anchorNames, asAnchor, chainToAnchor, resolveAnchors, type Anchors } from './trust.js';
+import { anchorNames, asAnchor, chainToAnchor, resolveAnchors, type AnchorCache, type Anchors } from './trust.js';
 import { issuedBy, crlSignedBy, parseCert, type Cert, type Crl } from './x509.js';
 
 export interface VerifyOptions {
-  /** Verification time: a Date or Unix seconds. Default: the current time. */
-  now?: Date | number;
+  /** Verification time: a Date or Unix seconds. An argument, so a verdict depends on its inputs alone. */
+  now: Date | number;
   /** DER root certificates to trust. Default: the Intel SGX Root CA. */
   trustAnchors?: readonly Uint8Array[];
   /** Expired or not-yet-valid collateral is a rejection, not only a report. */
@@ -95,18 +95,65 @@ interface CollateralCheck {
   rootCrl: Crl | null;
 }
 
-const pckCache = new LRUCache<string, PckEntry>({ max: CACHE_LIMITS.pckChains });
-const akCache = new LRUCache<string, KeyObject>({ max: CACHE_LIMITS.attestationKeys });
-const inputCache = new WeakMap<object, Collateral>();
-
-/** Empties every cache (tests and long-running processes that rotate trust anchors). */
-export function clearVerifierCaches(): void {
-  pckCache.clear();
-  akCache.clear();
+/** What a Verifier remembers between quotes; every entry is derived from its key alone. */
+interface Caches {
+  pck: LRUCache<string, PckEntry>;
+  ak: LRUCache<string, KeyObject>;
+  inputs: WeakMap<object, Collateral>;
+  anchors: AnchorCache;
 }
 
-export function verifierCacheSizes(): { pckChains: number; attestationKeys: number } {
-  return { pckChains: pckCache.size, attestationKeys: akCache.size };
+/**
+ * Quote verification with its caches: parsed PCK chains (and their SGX extensions), attestation keys, trust
+ * anchors and prepared collateral. The caller holds the object (the service keeps one for its lifetime), so
+ * the module keeps no state and a verdict depends only on the quote, the collateral, the anchors and `now`.
+ */
+export class Verifier {
+  private readonly caches: Caches;
+
+  constructor(limits: Partial<typeof CACHE_LIMITS> = {}) {
+    this.caches = {
+      pck: new LRUCache({ max: limits.pckChains ?? CACHE_LIMITS.pckChains }),
+      ak: new LRUCache({ max: limits.attestationKeys ?? CACHE_LIMITS.attestationKeys }),
+      inputs: new WeakMap(),
+      anchors: new Map(),
+    };
+  }
+
+  verify(quote: Uint8Array | Quote, collateral: Collateral | CollateralInput, options: VerifyOptions): Verdict {
+    return verifyWith(this.caches, quote, collateral, options);
+  }
+
+  /**
+   * The PCK certificate's SGX extensions (FMSPC, PCE-ID, TCB components), from the same cache verification
+   * uses: the collateral lookup and the verification of one quote read the certificate once. With
+   * `trustAnchors`, the PCK chain must also lead to one of them (a ConfkubeError says why not).
+   */
+  pckExtensions(quote: Quote, trustAnchors?: readonly Uint8Array[]): PckExtensions {
+    const cd = quote.certificationData;
+    if (cd.type !== 5 || !cd.pckChain || cd.pckChain.length === 0) {
+      throw new ConfkubeError('ERR_QUOTE_NO_PCK_CHAIN', `certification data type ${cd.type} carries no PCK certificate chain (type 5 expected)`);
+    }
+    const entry = pckEntry(this.caches, cd.data, cd.pckChain);
+    if (entry.parseIssue) throw new ConfkubeError(entry.parseIssue.code, entry.parseIssue.message);
+    if (trustAnchors) {
+      const chain = chainCheck(entry, resolveAnchors(trustAnchors, this.caches.anchors));
+      if (chain.issue) throw new ConfkubeError(chain.issue.code, chain.issue.message);
+    }
+    return entry.ext!;
+  }
+
+  cacheSizes(): { pckChains: number; attestationKeys: number } {
+    return { pckChains: this.caches.pck.size, attestationKeys: this.caches.ak.size };
+  }
+
+  /** Forget everything (a process that rotates its trust anchors). */
+  clear(): void {
+    this.caches.pck.clear();
+    this.caches.ak.clear();
+    this.caches.anchors.clear();
+    this.caches.inputs = new WeakMap();
+  }
 }
 
 function issue(code: string, message: string): VerdictIssue {
@@ -144,17 +191,17 @@ function emptyVerdict(): Verdict {
 }
 
 function nowMs(now: VerifyOptions['now']): number {
-  if (now === undefined) return Date.now();
   if (now instanceof Date) return now.getTime();
+  if (typeof now !== 'number' || !Number.isFinite(now)) throw new ConfkubeError('ERR_VERIFY_TIME', `verification time ${String(now)} is neither a Date nor Unix seconds`);
   return now * 1000;
 }
 
-function toCollateral(c: Collateral | CollateralInput): Collateral {
+function toCollateral(caches: Caches, c: Collateral | CollateralInput): Collateral {
   if (isPrepared(c)) return c;
-  let p = inputCache.get(c);
+  let p = caches.inputs.get(c);
   if (!p) {
     p = prepareCollateral(c);
-    inputCache.set(c, p);
+    caches.inputs.set(c, p);
   }
   return p;
 }
@@ -174,10 +221,15 @@ const STATUS_PRESERVING = new Set([
 
 /**
  * Verify an SGX ECDSA quote against collateral with Intel QVL/QvE semantics (docs/dcap.md §Verification steps). Pure: the
- * collateral, the trust anchors and the time are arguments. Never throws for bad input: a quote or
+ * collateral, the trust anchors and the time are arguments, and nothing is remembered between calls (a
+ * `Verifier` keeps caches for callers that verify many quotes). Never throws for bad input: a quote or
  * collateral that cannot be read is a verdict with `ok: false` and a typed error.
  */
-export function verifyQuote(quoteBytes: Uint8Array | Quote, collateralIn: Collateral | CollateralInput, options: VerifyOptions = {}): Verdict {
+export function verifyQuote(quote: Uint8Array | Quote, collateral: Collateral | CollateralInput, options: VerifyOptions): Verdict {
+  return new Verifier().verify(quote, collateral, options);
+}
+
+function verifyWith(caches: Caches, quoteBytes: Uint8Array | Quote, collateralIn: Collateral | CollateralInput, options: VerifyOptions): Verdict {
   const v = emptyVerdict();
   const now = nowMs(options.now);
   let quote: Quote;
@@ -210,8 +262,8 @@ export function verifyQuote(quoteBytes: Uint8Array | Quote, collateralIn: Collat
   let collateral: Collateral;
   let anchors: Anchors;
   try {
-    collateral = toCollateral(collateralIn);
-    anchors = resolveAnchors(options.trustAnchors);
+    collateral = toCollateral(caches, collateralIn);
+    anchors = resolveAnchors(options.trustAnchors, caches.anchors);
   } catch (e) {
     if (!(e instanceof ConfkubeError)) throw e;
     v.errors.push(issue(e.code, e.message));
@@ -221,7 +273,7 @@ export function verifyQuote(quoteBytes: Uint8Array | Quote, collateralIn: Collat
   v.tcbEvaluationDataNumber = collateral.tcbInfo.tcbEvaluationDataNumber;
 
   // PCK chain (4.1.2.4.5), cached by the exact certification data bytes.
-  const pck = pckEntry(cd.data, cd.pckChain);
+  const pck = pckEntry(caches, cd.data, cd.pckChain);
   if (pck.parseIssue) {
     v.errors.push(pck.parseIssue);
     return v;
@@ -274,7 +326,7 @@ export function verifyQuote(quoteBytes: Uint8Array | Quote, collateralIn: Collat
   }
 
   // Quote signature by the attestation key (4.1.2.4.16).
-  const ak = attestationKey(quote.attestationKey);
+  const ak = attestationKey(caches, quote.attestationKey);
   if (!ak || !safeVerify(quote.signedData, ak, quote.quoteSignature)) {
     v.errors.push(issue('ERR_QUOTE_SIGNATURE', ak ? 'the quote signature does not verify with the attestation key' : 'the attestation key is not a point on P-256'));
   }
@@ -329,25 +381,25 @@ function safeVerify(data: Uint8Array, key: KeyObject, sig: Uint8Array): boolean 
   }
 }
 
-function attestationKey(raw: Uint8Array): KeyObject | null {
+function attestationKey(caches: Caches, raw: Uint8Array): KeyObject | null {
   const k = Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('latin1');
-  const hit = akCache.get(k);
+  const hit = caches.ak.get(k);
   if (hit) return hit;
   try {
     const key = createPublicKey({
       key: { kty: 'EC', crv: 'P-256', x: Buffer.from(raw.subarray(0, 32)).toString('base64url'), y: Buffer.from(raw.subarray(32, 64)).toString('base64url') },
       format: 'jwk',
     });
-    akCache.set(k, key);
+    caches.ak.set(k, key);
     return key;
   } catch {
     return null;
   }
 }
 
-function pckEntry(certData: Uint8Array, ders: Uint8Array[]): PckEntry {
+function pckEntry(caches: Caches, certData: Uint8Array, ders: Uint8Array[]): PckEntry {
   const key = Buffer.from(certData.buffer, certData.byteOffset, certData.byteLength).toString('latin1');
-  const hit = pckCache.get(key);
+  const hit = caches.pck.get(key);
   if (hit) return hit;
   let entry: PckEntry;
   try {
@@ -361,11 +413,10 @@ function pckEntry(certData: Uint8Array, ders: Uint8Array[]): PckEntry {
     }
     entry = { certs, leaf: certs[0], intermediate: certs[1], ext, parseIssue: null, chain: new Map(), links: new Map() };
   } catch (e) {
-    const code = e instanceof ConfkubeError && e.code === 'ERR_PCK_CHAIN_INVALID' ? e.code : 'ERR_PCK_CHAIN_INVALID';
     const dummy = { certs: [], leaf: null as unknown as Cert, intermediate: null, ext: null, chain: new Map(), links: new Map() };
-    entry = { ...dummy, parseIssue: issue(code, (e as Error).message) };
+    entry = { ...dummy, parseIssue: issue('ERR_PCK_CHAIN_INVALID', (e as Error).message) };
   }
-  pckCache.set(key, entry);
+  caches.pck.set(key, entry);
   return entry;
 }
 

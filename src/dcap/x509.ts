@@ -2,6 +2,7 @@ import { X509Certificate, createHash, verify as cryptoVerify, type KeyObject } f
 import * as asn1js from 'asn1js';
 import * as pkijs from 'pkijs';
 import { toHex, bytesEqual } from '../lib/bytes.js';
+import { isPem, pemBlocks } from '../lib/pem.js';
 import { CollateralError } from './errors.js';
 
 /** A parsed certificate: node's X509Certificate for signatures, pkijs for names in their DER form. */
@@ -41,7 +42,7 @@ export function parseCert(der: Uint8Array, what: string): Cert {
   try {
     x509 = new X509Certificate(der);
     const asn = asn1js.fromBER(der);
-    if (asn.offset === -1) throw new Error(asn.result.error);
+    if (asn.offset === -1) throw new CollateralError(`not DER: ${asn.result.error}`);
     pk = new pkijs.Certificate({ schema: asn.result });
   } catch (e) {
     throw new CollateralError(`${what}: not a valid X.509 certificate (${(e as Error).message})`);
@@ -94,7 +95,7 @@ const SIG_HASH: Record<string, string> = {
 export function parseCrl(der: Uint8Array, what: string): Crl {
   try {
     const asn = asn1js.fromBER(der);
-    if (asn.offset === -1) throw new Error(asn.result.error);
+    if (asn.offset === -1) throw new CollateralError(`not DER: ${asn.result.error}`);
     const crl = new pkijs.CertificateRevocationList({ schema: asn.result });
     const revoked = new Set<string>();
     for (const rc of crl.revokedCertificates ?? []) {
@@ -136,21 +137,6 @@ export function crlSignedBy(crl: Crl, ca: Cert): boolean {
   }
 }
 
-const PEM_RE = /-----BEGIN ([A-Z0-9 ]+)-----([\s\S]*?)-----END \1-----/g;
-
-/** DER blocks of a PEM text, with their labels. */
-export function pemBlocks(text: string): { label: string; der: Uint8Array }[] {
-  const out: { label: string; der: Uint8Array }[] = [];
-  for (const m of text.matchAll(PEM_RE)) {
-    const b = Buffer.from(m[2].replace(/\s+/g, ''), 'base64');
-    out.push({ label: m[1], der: new Uint8Array(b.buffer, b.byteOffset, b.byteLength) });
-  }
-  return out;
-}
-
-export function isPem(b: Uint8Array): boolean {
-  return Buffer.from(b.buffer, b.byteOffset, Math.min(b.byteLength, 4096)).toString('latin1').includes('-----BEGIN ');
-}
 
 /** Certificates from PEM text (one or several) or a list of DER blobs. */
 export function certsFrom(input: string | Uint8Array[] | undefined, what: string): Cert[] {

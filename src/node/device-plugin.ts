@@ -38,10 +38,9 @@ const RESOURCE: Record<SgxResourceKind, string> = { enclave: ENCLAVE_RESOURCE, p
 const CANDIDATES: Record<SgxResourceKind, readonly string[]> = { enclave: ENCLAVE_DEVICES, provision: PROVISION_DEVICES };
 
 /** Device IDs of the shared slots: `0` … `slots-1`. */
-export function deviceIds(kind: SgxResourceKind, slots: number): string[] {
+export function deviceIds(slots: number): string[] {
   // Bare slot numbers: the kubelet keys devices by resource name already, and every byte of an ID is paid
   // 110 times in each ListAndWatch response.
-  void kind;
   return Array.from({ length: slots }, (_, i) => String(i));
 }
 
@@ -94,7 +93,7 @@ export class SgxDevicePlugin {
     this.resourceName = RESOURCE[cfg.kind];
     this.socketName = `confkube-sgx-${cfg.kind}.sock`;
     this.log = (cfg.logger ?? silentLogger).child({ component: 'device-plugin', resource: this.resourceName });
-    this.ids = deviceIds(cfg.kind, cfg.slots);
+    this.ids = deviceIds(cfg.slots);
     this.idSet = new Set(this.ids);
     this.serveBackoff = new Backoff(cfg.backoff);
     this.registration = { name: `kubelet-registration:${this.resourceName}`, ok: false, since: Date.now(), reason: 'not registered yet' };

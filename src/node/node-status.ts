@@ -1,3 +1,4 @@
+import { ConfkubeError } from '../lib/errors.js';
 import { CoreV1Api, PatchStrategy, Watch, setHeaderOptions, type KubeConfig, type V1Node } from '@kubernetes/client-node';
 import { Backoff, sleep, type BackoffOptions } from '../kube/backoff.js';
 import { describeKubeError } from '../kube/client.js';
@@ -147,7 +148,7 @@ export class NodeStatusReconciler {
         else if (type === 'DELETED') this.log.warn('the Node object was deleted; capacity is re-asserted when it is re-created');
         else if (type === 'ERROR') {
           // 410 Gone: our resourceVersion is too old; re-read and watch again.
-          failed = new Error(`watch error ${obj.code ?? ''}: ${obj.message ?? ''}`);
+          failed = new ConfkubeError('ERR_NODE_WATCH', `watch error ${obj.code ?? ''}: ${obj.message ?? ''}`);
           this.watchAbort?.abort();
         }
       }, (err: unknown) => {

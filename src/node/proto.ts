@@ -1,3 +1,4 @@
+import { AgentConfigError } from './errors.js';
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +16,7 @@ function findProto(): string {
     if (existsSync(p)) return p;
     dir = dirname(dir);
   }
-  throw new Error(`${PROTO_RELATIVE} not found above ${fileURLToPath(import.meta.url)}`);
+  throw new AgentConfigError(`${PROTO_RELATIVE} not found above ${fileURLToPath(import.meta.url)}`);
 }
 
 export interface DevicePluginProto {

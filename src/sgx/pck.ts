@@ -30,7 +30,7 @@ function fail(message: string): never {
 export function parseCertificate(der: Uint8Array, what = 'certificate'): pkijs.Certificate {
   try {
     const asn = asn1js.fromBER(der);
-    if (asn.offset === -1) throw new Error(`not DER: ${asn.result.error}`);
+    if (asn.offset === -1) throw new PckExtensionError('ERR_CERT_PARSE', `not DER: ${asn.result.error}`);
     return new pkijs.Certificate({ schema: asn.result });
   } catch (e) {
     throw new PckExtensionError('ERR_CERT_PARSE', `${what}: not an X.509 certificate (${(e as Error).message})`);

@@ -38,11 +38,16 @@ export interface Sigstruct {
   /** SHA-256 of the modulus bytes as stored. */
   mrSigner: Uint8Array;
   /**
-   * The enclave may run as DEBUG: ATTRIBUTES.DEBUG is set, or ATTRIBUTEMASK does not enforce the DEBUG
-   * bit (the SDK default mask 0xfffffffffffffffd leaves it free). Whether a running enclave IS debug comes
-   * only from its attested report (docs/sgx.md §SIGSTRUCT).
+   * HEADER type bit 31 (`sgx_sign`'s RELEASETYPE): a SIGSTRUCT signed for debug (Intel's debug-signed
+   * architectural enclaves) or for release. Says nothing about whether the enclave may run as DEBUG.
    */
-  debugSigned: boolean;
+  releaseType: 'debug' | 'release';
+  /**
+   * The enclave may be launched as DEBUG: ATTRIBUTES.DEBUG is set, or ATTRIBUTEMASK does not enforce the
+   * DEBUG bit (the SDK default mask 0xfffffffffffffffd leaves it free). Whether a running enclave IS debug
+   * comes only from its attested report.
+   */
+  debugAllowed: boolean;
 }
 
 function le64(b: Uint8Array, off: number): bigint {
@@ -102,7 +107,8 @@ export function parseSigstruct(bytes: Uint8Array, offset = 0): Sigstruct {
     q1: at(1040, 384),
     q2: at(1424, 384),
     mrSigner: new Uint8Array(createHash('sha256').update(modulus).digest()),
-    debugSigned: attributes.debug || (maskFlags & 2n) === 0n,
+    releaseType: (dv.getUint32(12, true) & 0x8000_0000) !== 0 ? 'debug' : 'release',
+    debugAllowed: attributes.debug || (maskFlags & 2n) === 0n,
   };
 }
 
@@ -152,7 +158,8 @@ export function sigstructToJson(s: Sigstruct) {
     isvSvn: s.isvSvn,
     vendor: `0x${s.vendor.toString(16)}`,
     date: s.date,
-    debugSigned: s.debugSigned,
+    releaseType: s.releaseType,
+    debugAllowed: s.debugAllowed,
     attributes: { flags: hex64(s.attributes.flags), xfrm: hex64(s.attributes.xfrm), debug: s.attributes.debug, names: s.attributes.names },
     attributeMask: { flags: hex64(s.attributeMask.flags), xfrm: hex64(s.attributeMask.xfrm) },
     miscSelect: `0x${s.miscSelect.toString(16)}`,

@@ -88,8 +88,4 @@ export function rawExtension(id: string, value: Uint8Array): Uint8Array {
   return extension(id, false, value);
 }
 
-export function toPem(derBytes: Uint8Array, label = 'CERTIFICATE'): string {
-  const b64 = Buffer.from(derBytes).toString('base64');
-  const lines = b64.match(/.{1,64}/g) ?? [];
-  return `-----BEGIN ${label}-----\n${lines.join('\n')}\n-----END ${label}-----\n`;
-}
+export { toPem } from '../lib/pem.js';

@@ -7,24 +7,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createServer } from 'node:net';
 import { repoRoot } from '../helpers/cli.js';
 import { asKind, reviewFor } from './helpers.js';
+import { freePort } from '../../src/lib/net.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ck-webhook-'));
 let child: ChildProcess;
 let port = 0;
 let ca = '';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 function post(path: string, body: string | Buffer, contentType = 'application/json'): Promise<{ status: number; json: any }> {
   return new Promise((resolve, reject) => {

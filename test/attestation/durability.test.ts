@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { REAL_CASE, TEST_KEK_HEX } from './helpers/harness.js';
 import { startServeProcess } from './helpers/serve-process.js';
 import { createTlsCertificate, policyHash } from '../../src/attestation/index.js';
-import { openServiceStore } from '../../src/attestation/runtime.js';
+import { openServiceStore } from '../../src/cli/service-runtime.js';
 import { startPostgres } from '../helpers/postgres.js';
 
 const quoteBody = JSON.stringify({ quote: readFileSync(REAL_CASE.quote).toString('base64url') });

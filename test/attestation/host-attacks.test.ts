@@ -13,7 +13,7 @@ import { REAL_CASE, request, startService, testKeyProtector } from './helpers/ha
 import { startServeProcess } from './helpers/serve-process.js';
 import { createSigningKey, createTlsCertificate, Keyring } from '../../src/attestation/index.js';
 import { sealPurpose } from '../../src/attestation/signing-key.js';
-import { openServiceStore } from '../../src/attestation/runtime.js';
+import { openServiceStore } from '../../src/cli/service-runtime.js';
 import { AesGcmKeyProtector, type SigningKeyRecord } from '../../src/store/index.js';
 import { postgresBinDir, startPostgres } from '../helpers/postgres.js';
 import { runCli } from '../helpers/cli.js';
@@ -117,20 +117,28 @@ test('PostgreSQL: a legacy plaintext row is sealed at start; neither SELECT of t
     const n = await needles(legacy);
     const pem = createPrivateKey({ key: n.get('PKCS#8 DER of the key')!, format: 'der', type: 'pkcs8' }).export({ type: 'pkcs8', format: 'pem' }) as string;
     await (await openServiceStore(pg.url)).close();
-    pg.psql(`INSERT INTO confkube_signing_keys (kid, sealed_private_key, certificate_pem, created_at, active_from) VALUES ('${legacy.kid}', '${pem}', '${legacy.certificatePem}', ${legacy.createdAt}, ${legacy.activeFrom})`);
-    const dump = (): Buffer => {
-      const r = spawnSync(join(postgresBinDir(), 'pg_dump'), ['-h', '127.0.0.1', '-p', String(pg.port), '-U', 'confkube', '-d', 'postgres'], { maxBuffer: 64 << 20 });
-      assert.equal(r.status, 0, r.stderr?.toString());
-      return r.stdout;
+    await pg.sql(`INSERT INTO confkube_signing_keys (kid, sealed_private_key, certificate_pem, created_at, active_from) VALUES ('${legacy.kid}', '${pem}', '${legacy.certificatePem}', ${legacy.createdAt}, ${legacy.activeFrom})`);
+    // pg_dump where the server's binaries include it (Debian's); else every row of every table as text (the npm
+    // server has no pg_dump), which holds the same column values.
+    const pgDump = join(postgresBinDir(), 'pg_dump');
+    const dump = async (): Promise<Buffer> => {
+      if (existsSync(pgDump)) {
+        const r = spawnSync(pgDump, ['-h', '127.0.0.1', '-p', String(pg.port), '-U', 'confkube', '-d', 'postgres'], { maxBuffer: 64 << 20 });
+        assert.equal(r.status, 0, r.stderr?.toString());
+        return r.stdout;
+      }
+      const tables = (await pg.sql("SELECT table_name FROM information_schema.tables WHERE table_schema = 'public'")).split('\n').filter(Boolean);
+      const rows = await Promise.all(tables.map((t) => pg.sql(`SELECT row_to_json(x)::text FROM "${t}" x`)));
+      return Buffer.from(rows.join('\n'));
     };
-    assert.ok(found(dump(), n).includes('PEM armour'), 'the search finds a plaintext key when there is one');
+    assert.ok(found(await dump(), n).includes('PEM armour'), 'the search finds a plaintext key when there is one');
 
     const svc = await startService({ store: await openServiceStore(pg.url), closeStore: true });
     await svc.stop();
-    const column = pg.psql('SELECT sealed_private_key FROM confkube_signing_keys');
+    const column = await pg.sql('SELECT sealed_private_key FROM confkube_signing_keys');
     assert.match(column, /^confkube-sealed:v1:aes-256-gcm:[0-9a-f]{16}:/);
     assert.deepEqual(found(Buffer.from(column), n), []);
-    assert.deepEqual(found(dump(), n), []);
+    assert.deepEqual(found(await dump(), n), []);
   } finally {
     await pg.stop();
   }
@@ -197,7 +205,7 @@ test('confkube serve refuses to start without --store or without a key-encryptio
 test('a store a simulation-mode service used is refused by a service with simulation off (and a pre-mark store by its audit log)', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'confkube-host-'));
   try {
-    const { simulatedPlatformIn } = await import('../../src/attestation/runtime.js');
+    const { simulatedPlatformIn } = await import('../../src/cli/service-runtime.js');
     const { platform } = await simulatedPlatformIn(join(dir, 'sim'));
     const url = `sqlite:${join(dir, 'demo.db')}`;
     const sim = await startService({ store: await openServiceStore(url), closeStore: true, collateral: { simulated: { rootCertDer: platform.rootCertDer, files: platform.collateralFiles() } } });

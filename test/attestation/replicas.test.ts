@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { REAL_CASE, request, startService, testKeyProtector, type Running } from './helpers/harness.js';
 import { startServeProcess } from './helpers/serve-process.js';
 import { createSigningKey, createTlsCertificate } from '../../src/attestation/index.js';
-import { openServiceStore } from '../../src/attestation/runtime.js';
+import { openServiceStore } from '../../src/cli/service-runtime.js';
 import { startBackend, type Backend } from '../store/helpers/backends.js';
 
 let backend: Backend;

@@ -9,7 +9,7 @@ import { DEFAULT_POLICIES } from '../../src/policy/index.js';
 
 const P1 = DEFAULT_POLICIES.SgxEnclave;
 import { MemoryStore } from './helpers/memory-store.js';
-import { openServiceStore } from '../../src/attestation/runtime.js';
+import { openServiceStore } from '../../src/cli/service-runtime.js';
 import { startPostgres } from '../helpers/postgres.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { REAL_CASE, request, startService, type Running } from './helpers/harness.js';
-import { openServiceStore } from '../../src/attestation/runtime.js';
+import { openServiceStore } from '../../src/cli/service-runtime.js';
 import { startPostgres } from '../helpers/postgres.js';
 
 const body = JSON.stringify({ quote: readFileSync(REAL_CASE.quote).toString('base64url') });

@@ -9,7 +9,7 @@ import { buildElf, metadataBlock, sgxMetaNote } from '../helpers/elf.js';
 
 const expected = JSON.parse(fixtureText('sigstruct/expected.json')) as Record<string, Record<string, string | number | boolean>>;
 const LE = 'sigstruct/intel-le-prod-css_sgx-2.25.bin';
-const REQUIRED = ['source', 'mrSigner', 'mrEnclave', 'isvProdId', 'isvSvn', 'vendor', 'date', 'debugSigned', 'attributes', 'attributeMask', 'miscSelect', 'miscMask', 'isvFamilyId', 'isvExtProdId', 'signatureValid'];
+const REQUIRED = ['source', 'mrSigner', 'mrEnclave', 'isvProdId', 'isvSvn', 'vendor', 'date', 'releaseType', 'debugAllowed', 'attributes', 'attributeMask', 'miscSelect', 'miscMask', 'isvFamilyId', 'isvExtProdId', 'signatureValid'];
 
 function withDir(fn: (dir: string) => void): void {
   const dir = mkdtempSync(join(tmpdir(), 'confkube-sigstruct-'));
@@ -44,7 +44,9 @@ test('sigstruct inspect --json on every vector: the issue\'s fields, the values 
     assert.equal(j.miscMask, e.miscmask);
     assert.equal(j.isvFamilyId, e.isvfamilyid);
     assert.equal(j.isvExtProdId, e.isvextprodid);
-    assert.equal(j.debugSigned, file.startsWith('fortanix'));
+    assert.equal(j.debugAllowed, file.startsWith('fortanix'));
+    assert.equal(j.releaseType, 'release');
+    assert.equal(j.debugSigned, undefined);
     assert.equal(j.signatureValid, true);
     assert.equal(j.q1q2Valid, true);
     assert.equal(j.blocks, undefined);

@@ -1,3 +1,4 @@
+import { toPem } from '../../src/lib/pem.js';
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
@@ -99,7 +100,6 @@ test('the matched level is the highest one with every component and PCESVN at or
 
 test('PCS issuer-chain headers (URL-encoded PEM) are accepted as the TCB Info and QE Identity chains', () => {
   const dir = loadCollateralPath(fixturePath('dcap/collateral/automata_2025-08'));
-  const toPem = (der: Uint8Array) => `-----BEGIN CERTIFICATE-----\n${Buffer.from(der).toString('base64').replace(/(.{64})/g, '$1\n')}\n-----END CERTIFICATE-----\n`;
   const header = encodeURIComponent(toPem(fixtureBytes('dcap/collateral/automata_2025-08/tcb_signing.der')) + toPem(fixtureBytes('dcap/collateral/intel_sgx_root_ca.der')));
   const v = verifyQuote(
     fixtureBytes('dcap/quotes/automata_v3.bin'),

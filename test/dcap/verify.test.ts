@@ -1,9 +1,14 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { verifyQuote, collateralFromBundle, prepareCollateral, type CollateralInput, type Verdict } from '../../src/dcap/index.js';
+import { Verifier, verifyQuote, collateralFromBundle, prepareCollateral, type CollateralInput, type Verdict } from '../../src/dcap/index.js';
 import { loadCollateralPath } from '../../src/cli/collateral-path.js';
 import { toHex } from '../../src/lib/bytes.js';
+import type { ConfkubeError } from '../../src/lib/errors.js';
+import { parseQuote } from '../../src/sgx/quote.js';
 import { dcapCases, fixtureBytes, fixturePath, fixtureText, type DcapCase } from '../helpers/fixtures.js';
+
+/** One verifier for the file, as the service keeps one: its caches make the many verifications here cheap. */
+const verifier = new Verifier();
 
 const cases = dcapCases();
 const full = cases.filter((c) => c.kind === 'full');
@@ -47,18 +52,18 @@ function assertMatchesIntel(v: Verdict, c: DcapCase): void {
 for (const c of full) {
   test(`${c.id}: Intel's result from the collateral ${c.collateral![0].endsWith('.json') ? 'bundle' : 'directory'}`, () => {
     const input = c.collateral![0].endsWith('.json') ? bundleCollateral(c) : dirCollateral(c);
-    assertMatchesIntel(verifyQuote(fixtureBytes(`dcap/${c.quote}`), input, { now: c.verification_time }), c);
+    assertMatchesIntel(verifier.verify(fixtureBytes(`dcap/${c.quote}`), input, { now: c.verification_time! }), c);
   });
   if (c.collateral_bundle && !c.collateral![0].endsWith('.json')) {
     test(`${c.id}: the same result from the dcap-qvl bundle`, () => {
-      assertMatchesIntel(verifyQuote(fixtureBytes(`dcap/${c.quote}`), bundleCollateral(c), { now: c.verification_time }), c);
+      assertMatchesIntel(verifier.verify(fixtureBytes(`dcap/${c.quote}`), bundleCollateral(c), { now: c.verification_time! }), c);
     });
   }
 }
 
 test('the DEBUG enclave verifies with debug: true (rejecting it is policy, as in Intel)', () => {
   const c = cases.find((x) => x.id === 'mobilecoin_debug_on_zkdcap_2025-01')!;
-  const v = verifyQuote(fixtureBytes(`dcap/${c.quote}`), dirCollateral(c), { now: c.verification_time });
+  const v = verifier.verify(fixtureBytes(`dcap/${c.quote}`), dirCollateral(c), { now: c.verification_time! });
   assert.equal(v.ok, true);
   assert.equal(v.debug, true);
   assert.equal(v.qeStatus, 'OutOfDate');
@@ -67,11 +72,11 @@ test('the DEBUG enclave verifies with debug: true (rejecting it is policy, as in
 test('missing CRLs are reported: rejected by default, a warning when explicitly allowed', () => {
   const c = cases.find((x) => x.id === 'oasis_2022-12_no_crl')!;
   const input = dirCollateral(c);
-  const v = verifyQuote(fixtureBytes(`dcap/${c.quote}`), input, { now: c.verification_time });
+  const v = verifier.verify(fixtureBytes(`dcap/${c.quote}`), input, { now: c.verification_time! });
   assert.equal(v.ok, false);
   assert.deepEqual([...new Set(v.errors.map((e) => e.code))], ['ERR_CRL_MISSING']);
   assert.equal(v.status, 'SWHardeningNeeded');
-  const lax = verifyQuote(fixtureBytes(`dcap/${c.quote}`), input, { now: c.verification_time, allowMissingCrls: true });
+  const lax = verifier.verify(fixtureBytes(`dcap/${c.quote}`), input, { now: c.verification_time!, allowMissingCrls: true });
   assert.equal(lax.ok, true);
   assert.equal(lax.status, c.expected.tcb_status_intel);
   assert.deepEqual(lax.platformAdvisoryIds, c.expected.advisory_ids_intel);
@@ -80,7 +85,7 @@ test('missing CRLs are reported: rejected by default, a warning when explicitly 
 
 test('occlum quote: PCK chain to the Intel root is valid (no chain error), other-FMSPC collateral mismatches', () => {
   const c = cases.find((x) => x.id === 'automata_2025-08')!;
-  const v = verifyQuote(fixtureBytes('dcap/quotes/occlum_v3.bin'), dirCollateral(c), { now: c.verification_time });
+  const v = verifier.verify(fixtureBytes('dcap/quotes/occlum_v3.bin'), dirCollateral(c), { now: c.verification_time! });
   assert.equal(v.ok, false);
   const codes = v.errors.map((e) => e.code);
   assert.ok(!codes.includes('ERR_PCK_CHAIN_INVALID') && !codes.includes('ERR_UNTRUSTED_ROOT'), codes.join());
@@ -90,7 +95,7 @@ test('occlum quote: PCK chain to the Intel root is valid (no chain error), other
 
 test('cert data type 3 (encrypted PPID) cannot be verified offline', () => {
   const c = cases.find((x) => x.id === 'automata_2025-08')!;
-  const v = verifyQuote(fixtureBytes('dcap/quotes/oasis_v3_eppid.bin'), dirCollateral(c), { now: c.verification_time });
+  const v = verifier.verify(fixtureBytes('dcap/quotes/oasis_v3_eppid.bin'), dirCollateral(c), { now: c.verification_time! });
   assert.equal(v.ok, false);
   assert.equal(v.errors[0].code, 'ERR_QUOTE_NO_PCK_CHAIN');
 });
@@ -112,7 +117,7 @@ function codes(v: Verdict): string[] {
 test('tamper recipes give the stated errors', () => {
   const N = 32;
   const expectCode = (bytes: Uint8Array, code: string, what: string) => {
-    const v = verifyQuote(bytes, baseInput, { now: T });
+    const v = verifier.verify(bytes, baseInput, { now: T });
     assert.equal(v.ok, false, what);
     assert.ok(codes(v).includes(code), `${what}: ${codes(v).join()}`);
   };
@@ -136,7 +141,7 @@ test('tamper recipes give the stated errors', () => {
   tdx.set([0x81, 0, 0, 0], 4);
   expectCode(tdx, 'ERR_QUOTE_UNSUPPORTED', 'tee type 0x81');
   expectCode(baseQuote.subarray(0, 1000), 'ERR_QUOTE_TRUNCATED', 'truncated to 1000 bytes');
-  const appended = verifyQuote(new Uint8Array([...baseQuote, ...new Uint8Array(16)]), baseInput, { now: T });
+  const appended = verifier.verify(new Uint8Array([...baseQuote, ...new Uint8Array(16)]), baseInput, { now: T });
   assert.equal(appended.ok, true);
   assert.equal(appended.status, 'ConfigurationAndSWHardeningNeeded');
 });
@@ -144,14 +149,14 @@ test('tamper recipes give the stated errors', () => {
 test('edited TCB Info text or signature: ERR_TCB_INFO_SIGNATURE; edited QE Identity: ERR_QE_IDENTITY_SIGNATURE', () => {
   const raw = JSON.parse(fixtureText(`dcap/${base.collateral_bundle}`));
   const withTcb = (t: string, sig = raw.tcb_info_signature) => collateralFromBundle(JSON.stringify({ ...raw, tcb_info: t, tcb_info_signature: sig }));
-  let v = verifyQuote(baseQuote, withTcb(raw.tcb_info.replace('"tcbEvaluationDataNumber":17', '"tcbEvaluationDataNumber":18')), { now: T });
+  let v = verifier.verify(baseQuote, withTcb(raw.tcb_info.replace('"tcbEvaluationDataNumber":17', '"tcbEvaluationDataNumber":18')), { now: T });
   assert.ok(codes(v).includes('ERR_TCB_INFO_SIGNATURE'), codes(v).join());
   const sig = raw.tcb_info_signature as string;
-  v = verifyQuote(baseQuote, withTcb(raw.tcb_info, (sig[0] === '0' ? '1' : '0') + sig.slice(1)), { now: T });
+  v = verifier.verify(baseQuote, withTcb(raw.tcb_info, (sig[0] === '0' ? '1' : '0') + sig.slice(1)), { now: T });
   assert.deepEqual(codes(v), ['ERR_TCB_INFO_SIGNATURE']);
   assert.equal(v.status, null);
   const qe = collateralFromBundle(JSON.stringify({ ...raw, qe_identity: raw.qe_identity.replace('"isvprodid":1', '"isvprodid":1 ') }));
-  v = verifyQuote(baseQuote, qe, { now: T });
+  v = verifier.verify(baseQuote, qe, { now: T });
   assert.deepEqual(codes(v), ['ERR_QE_IDENTITY_SIGNATURE']);
 });
 
@@ -159,24 +164,24 @@ test('QE Identity that names another QE signer: ERR_QE_IDENTITY_MISMATCH (beside
   const raw = JSON.parse(fixtureText(`dcap/${base.collateral_bundle}`));
   const edited = raw.qe_identity.replace(/"mrsigner":"8C4F/i, '"mrsigner":"9C4F');
   assert.notEqual(edited, raw.qe_identity);
-  const v = verifyQuote(baseQuote, collateralFromBundle(JSON.stringify({ ...raw, qe_identity: edited })), { now: T });
+  const v = verifier.verify(baseQuote, collateralFromBundle(JSON.stringify({ ...raw, qe_identity: edited })), { now: T });
   assert.ok(codes(v).includes('ERR_QE_IDENTITY_MISMATCH'), codes(v).join());
   assert.ok(codes(v).includes('ERR_QE_IDENTITY_SIGNATURE'));
   assert.equal(v.ok, false);
 });
 
 test('TCB Info issueDate is not checked (Intel); past QE Identity nextUpdate is reported, and rejected when strict', () => {
-  const before = verifyQuote(baseQuote, baseInput, { now: 1750330570 });
+  const before = verifier.verify(baseQuote, baseInput, { now: 1750330570 });
   assert.equal(before.ok, true);
   assert.equal(before.collateralExpired, false);
   assert.equal(before.status, 'ConfigurationAndSWHardeningNeeded');
-  const after = verifyQuote(baseQuote, baseInput, { now: 1752919279 });
+  const after = verifier.verify(baseQuote, baseInput, { now: 1752919279 });
   assert.equal(after.ok, true);
   assert.equal(after.status, 'ConfigurationAndSWHardeningNeeded');
   assert.equal(after.collateralExpired, true);
   assert.ok(after.collateralExpiredReasons.some((r) => r.startsWith('QE Identity expired')), after.collateralExpiredReasons.join());
   assert.ok(after.warnings.some((w) => w.code === 'ERR_COLLATERAL_EXPIRED'));
-  const strict = verifyQuote(baseQuote, baseInput, { now: 1752919279, strict: true });
+  const strict = verifier.verify(baseQuote, baseInput, { now: 1752919279, strict: true });
   assert.equal(strict.ok, false);
   assert.ok(codes(strict).includes('ERR_COLLATERAL_EXPIRED'));
 });
@@ -188,18 +193,18 @@ test('an expired PCK CRL has its own code (a warning, an error when strict)', ()
   const prepared = prepareCollateral(input);
   const crlNext = prepared.pckCrls[0].nextUpdate!;
   const at = crlNext / 1000 + 1;
-  const v = verifyQuote(fixtureBytes(`dcap/${c.quote}`), prepared, { now: at, strict: true });
+  const v = verifier.verify(fixtureBytes(`dcap/${c.quote}`), prepared, { now: at, strict: true });
   assert.equal(v.ok, false);
   assert.ok(codes(v).includes('ERR_CRL_EXPIRED'), codes(v).join());
   assert.ok(v.collateralExpiredReasons.some((r) => r.startsWith('PCK CRL')));
-  const lax = verifyQuote(fixtureBytes(`dcap/${c.quote}`), prepared, { now: at });
+  const lax = verifier.verify(fixtureBytes(`dcap/${c.quote}`), prepared, { now: at });
   assert.ok(lax.warnings.some((w) => w.code === 'ERR_CRL_EXPIRED'));
 });
 
 test('a CRL not yet valid is reported as such', () => {
   const c = full.find((x) => x.id === 'automata_2025-08')!;
   const prepared = prepareCollateral(dirCollateral(c));
-  const v = verifyQuote(fixtureBytes(`dcap/${c.quote}`), prepared, { now: prepared.pckCrls[0].thisUpdate / 1000 - 10, strict: true });
+  const v = verifier.verify(fixtureBytes(`dcap/${c.quote}`), prepared, { now: prepared.pckCrls[0].thisUpdate / 1000 - 10, strict: true });
   assert.ok(codes(v).includes('ERR_COLLATERAL_NOT_YET_VALID'), codes(v).join());
 });
 
@@ -207,33 +212,33 @@ test('the wrong PCK CRL for the CA (Processor CRL for a Platform PCK) is rejecte
   const c = full.find((x) => x.id === 'automata_2025-08')!;
   const input = dirCollateral(c);
   const processorCrl = Uint8Array.from(Buffer.from(JSON.parse(fixtureText('dcap/collateral/phala_2025-06.json')).pck_crl, 'hex'));
-  const v = verifyQuote(fixtureBytes(`dcap/${c.quote}`), { ...input, pckCrls: [processorCrl] }, { now: c.verification_time });
+  const v = verifier.verify(fixtureBytes(`dcap/${c.quote}`), { ...input, pckCrls: [processorCrl] }, { now: c.verification_time! });
   assert.equal(v.ok, false);
   assert.deepEqual(codes(v), ['ERR_PCK_CRL_ISSUER']);
   // The zkdcap directory ships both PCK CRLs: the right one is picked by issuer.
   const z = full.find((x) => x.id === 'zkdcap_2025-01')!;
-  const zv = verifyQuote(fixtureBytes(`dcap/${z.quote}`), dirCollateral(z), { now: z.verification_time });
+  const zv = verifier.verify(fixtureBytes(`dcap/${z.quote}`), dirCollateral(z), { now: z.verification_time! });
   assert.equal(zv.ok, true);
 });
 
 test('a root CRL given as the PCK CRL, or a PCK CRL with a broken signature, is rejected', () => {
   const c = full.find((x) => x.id === 'automata_2025-08')!;
   const input = dirCollateral(c);
-  let v = verifyQuote(fixtureBytes(`dcap/${c.quote}`), { ...input, pckCrls: [input.rootCaCrl!] }, { now: c.verification_time });
+  let v = verifier.verify(fixtureBytes(`dcap/${c.quote}`), { ...input, pckCrls: [input.rootCaCrl!] }, { now: c.verification_time! });
   assert.deepEqual(codes(v), ['ERR_PCK_CRL_ISSUER']);
   const broken = Uint8Array.from(input.pckCrls[0]);
   broken[broken.length - 5] ^= 1;
-  v = verifyQuote(fixtureBytes(`dcap/${c.quote}`), { ...input, pckCrls: [broken] }, { now: c.verification_time });
+  v = verifier.verify(fixtureBytes(`dcap/${c.quote}`), { ...input, pckCrls: [broken] }, { now: c.verification_time! });
   assert.deepEqual(codes(v), ['ERR_CRL_INVALID']);
   const rootBroken = Uint8Array.from(input.rootCaCrl!);
   rootBroken[rootBroken.length - 5] ^= 1;
-  v = verifyQuote(fixtureBytes(`dcap/${c.quote}`), { ...input, rootCaCrl: rootBroken }, { now: c.verification_time });
+  v = verifier.verify(fixtureBytes(`dcap/${c.quote}`), { ...input, rootCaCrl: rootBroken }, { now: c.verification_time! });
   assert.ok(codes(v).includes('ERR_CRL_INVALID'), codes(v).join());
 });
 
 test('TCB Info of another FMSPC: ERR_TCB_INFO_MISMATCH', () => {
   const z = full.find((x) => x.id === 'zkdcap_2025-01')!;
-  const v = verifyQuote(baseQuote, bundleCollateral(z), { now: z.verification_time });
+  const v = verifier.verify(baseQuote, bundleCollateral(z), { now: z.verification_time! });
   assert.deepEqual(codes(v), ['ERR_TCB_INFO_MISMATCH']);
 });
 
@@ -241,7 +246,7 @@ test('a trust anchor that is not the chain root: ERR_UNTRUSTED_ROOT naming the r
   // Trust only the TCB Signing certificate: neither the PCK chain nor the collateral reaches it.
   const input = dirCollateral(full.find((x) => x.id === 'automata_2025-08')!);
   const tcbSigning = fixtureBytes('dcap/collateral/automata_2025-08/tcb_signing.der');
-  const v = verifyQuote(fixtureBytes('dcap/quotes/automata_v3.bin'), input, { now: 1755236700, trustAnchors: [tcbSigning] });
+  const v = verifier.verify(fixtureBytes('dcap/quotes/automata_v3.bin'), input, { now: 1755236700, trustAnchors: [tcbSigning] });
   assert.equal(v.ok, false);
   const e = v.errors.find((x) => x.code === 'ERR_UNTRUSTED_ROOT');
   assert.ok(e, codes(v).join());
@@ -249,10 +254,10 @@ test('a trust anchor that is not the chain root: ERR_UNTRUSTED_ROOT naming the r
 });
 
 test('bad collateral and bad quotes are verdicts, not exceptions', () => {
-  const v1 = verifyQuote(baseQuote, { tcbInfo: '{"nope":1}', qeIdentity: '{}', pckCrls: [] }, { now: T });
+  const v1 = verifier.verify(baseQuote, { tcbInfo: '{"nope":1}', qeIdentity: '{}', pckCrls: [] }, { now: T });
   assert.equal(v1.ok, false);
   assert.equal(v1.errors[0].code, 'ERR_COLLATERAL_INVALID');
-  const v2 = verifyQuote(new Uint8Array(10), baseInput, { now: T });
+  const v2 = verifier.verify(new Uint8Array(10), baseInput, { now: T });
   assert.equal(v2.errors[0].code, 'ERR_QUOTE_TRUNCATED');
 });
 
@@ -269,10 +274,25 @@ for (const c of full) {
       for (const mask of [0x01, 0x80]) {
         const b = Uint8Array.from(q);
         b[i] ^= mask;
-        const v = verifyQuote(b, prepared, { now: c.verification_time, allowMissingCrls: true });
+        const v = verifier.verify(b, prepared, { now: c.verification_time!, allowMissingCrls: true });
         assert.equal(v.ok, false, `byte ${i} ^ ${mask} was accepted`);
         assert.match(v.errors[0].code, /^ERR_[A-Z_]+$/);
       }
     }
   });
 }
+
+test('verifyQuote keeps nothing between calls and agrees with a Verifier; a Verifier reads the PCK certificate once for lookup and verification', () => {
+  const pure = verifyQuote(baseQuote, baseInput, { now: T });
+  const v = new Verifier({ pckChains: 2, attestationKeys: 2 });
+  const cached = v.verify(baseQuote, baseInput, { now: T });
+  assert.deepEqual({ ...pure, quote: null }, { ...cached, quote: null });
+  assert.deepEqual(v.cacheSizes(), { pckChains: 1, attestationKeys: 1 });
+  const q = parseQuote(baseQuote);
+  assert.equal(toHex(v.pckExtensions(q).fmspc), pure.fmspc);
+  assert.deepEqual(v.cacheSizes(), { pckChains: 1, attestationKeys: 1 });
+  assert.throws(() => v.pckExtensions(q, [fixtureBytes('dcap/collateral/automata_2025-08/tcb_signing.der')]), (e: ConfkubeError) => e.code === 'ERR_UNTRUSTED_ROOT');
+  for (let i = 0; i < 5; i++) v.verify(flip(1100 + i), baseInput, { now: T });
+  assert.ok(v.cacheSizes().pckChains <= 2);
+  assert.throws(() => verifyQuote(baseQuote, baseInput, { now: Number.NaN }), (e: ConfkubeError) => e.code === 'ERR_VERIFY_TIME');
+});

@@ -7,17 +7,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import * as grpc from '@grpc/grpc-js';
-import { SgxDevicePlugin, createLogger, type Logger } from '../../src/node/index.js';
+import { SgxDevicePlugin } from '../../src/node/index.js';
+import { captureLogger } from '../helpers/logger.js';
 import { KubeletPeer } from './kubelet-peer.js';
 import { makeHostTree, type HostTree } from './host-tree.js';
 
 const ENCLAVE = 'sgx.intel.com/enclave';
 const PROVISION = 'sgx.intel.com/provision';
-
-function captureLogger(): { logger: Logger; lines: Record<string, unknown>[] } {
-  const lines: Record<string, unknown>[] = [];
-  return { lines, logger: createLogger({ level: 'debug', write: (l) => lines.push(JSON.parse(l) as Record<string, unknown>) }) };
-}
 
 describe('device plugins with a kubelet (DCsv3 host with aesmd)', () => {
   let tree: HostTree;

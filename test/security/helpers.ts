@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect as tlsConnect, type TLSSocket, type ConnectionOptions } from 'node:tls';
 import { createAttestationService, createTlsCertificate, type ServiceOptions } from '../../src/attestation/index.js';
-import { policyEngine } from '../../src/attestation/runtime.js';
+import { policyEngine } from '../../src/cli/service-runtime.js';
 import { freePort, REAL_CASE, testKeyProtector, type Running } from '../attestation/helpers/harness.js';
 import { MemoryStore } from '../attestation/helpers/memory-store.js';
 

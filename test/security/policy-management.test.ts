@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLocalJWKSet, jwtVerify, decodeProtectedHeader } from 'jose';
 import { REAL_CASE, request, startService, type Running } from '../attestation/helpers/harness.js';
-import { openServiceStore } from '../../src/attestation/runtime.js';
+import { openServiceStore } from '../../src/cli/service-runtime.js';
 import { startPostgres } from '../helpers/postgres.js';
 import { MemoryStore } from '../attestation/helpers/memory-store.js';
 import type { AttestationStore } from '../../src/attestation/index.js';

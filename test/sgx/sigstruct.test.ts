@@ -75,23 +75,43 @@ for (const file of signedFiles) {
   });
 }
 
-test('attributes and debugSigned of the vectors', () => {
+test('attributes, debugAllowed and releaseType of the vectors', () => {
   const le = parseSigstruct(fixtureBytes(LE_225));
   assert.deepEqual(le.attributes.names, ['MODE64BIT', 'EINITTOKENKEY']);
   assert.equal(le.attributes.einitTokenKey, true);
   assert.equal(le.attributes.debug, false);
   // The LE mask enforces DEBUG (bit 1 set) and DEBUG is clear: it can only be launched as production.
-  assert.equal(le.debugSigned, false);
+  assert.equal(le.debugAllowed, false);
+  assert.equal(le.releaseType, 'release');
   const qe = findSigstructs(fixtureBytes('sigstruct/intel-tdqe_tdx-1.5.signed.so'))[0].sigstruct;
   assert.deepEqual(qe.attributes.names, ['MODE64BIT', 'PROVISIONKEY']);
-  assert.equal(qe.debugSigned, false);
+  assert.equal(qe.debugAllowed, false);
+  assert.equal(qe.releaseType, 'release');
   // The SDK default mask 0xfffffffffffffffd leaves DEBUG free (docs/sgx.md §SIGSTRUCT).
   const ftx = parseSigstruct(fixtureBytes('sigstruct/fortanix-test_enclave.sig'));
   assert.equal(ftx.attributes.debug, false);
-  assert.equal(ftx.debugSigned, true);
+  assert.equal(ftx.debugAllowed, true);
+  // Launchable as DEBUG, yet signed as a release: the two are independent.
+  assert.equal(ftx.releaseType, 'release');
 });
 
-test('debugSigned: DEBUG set, or DEBUG not enforced by the mask', () => {
+test('releaseType comes from HEADER type bit 31 alone, debugAllowed from ATTRIBUTES/ATTRIBUTEMASK alone', () => {
+  const raw = fixtureBytes(LE_225);
+  const withType = (type: number) => {
+    const b = Buffer.from(raw);
+    b.writeUInt32LE(type, 12);
+    return parseSigstruct(new Uint8Array(b));
+  };
+  const debugType = withType(0x8000_0000);
+  assert.equal(debugType.releaseType, 'debug');
+  assert.equal(debugType.debugAllowed, false);
+  assert.equal(sigstructToJson(debugType).releaseType, 'debug');
+  assert.equal(sigstructToJson(debugType).headerType, '0x80000000');
+  assert.equal(withType(0).releaseType, 'release');
+  assert.equal(withType(0x7fff_ffff).releaseType, 'release');
+});
+
+test('debugAllowed: DEBUG set, or DEBUG not enforced by the mask', () => {
   const raw = fixtureBytes(LE_225);
   const withFlags = (flags: number, mask: bigint) => {
     const b = Buffer.from(raw);
@@ -99,10 +119,10 @@ test('debugSigned: DEBUG set, or DEBUG not enforced by the mask', () => {
     b.writeBigUInt64LE(mask, 944);
     return parseSigstruct(new Uint8Array(b));
   };
-  assert.equal(withFlags(0x04, 0xffffffffffffffffn).debugSigned, false);
-  assert.equal(withFlags(0x06, 0xffffffffffffffffn).debugSigned, true);
-  assert.equal(withFlags(0x04, 0xfffffffffffffffdn).debugSigned, true);
-  assert.equal(withFlags(0x06, 0xfffffffffffffffdn).debugSigned, true);
+  assert.equal(withFlags(0x04, 0xffffffffffffffffn).debugAllowed, false);
+  assert.equal(withFlags(0x06, 0xffffffffffffffffn).debugAllowed, true);
+  assert.equal(withFlags(0x04, 0xfffffffffffffffdn).debugAllowed, true);
+  assert.equal(withFlags(0x06, 0xfffffffffffffffdn).debugAllowed, true);
 });
 
 test('decodeAttributes names every bit Intel defines, and no reserved one', () => {

@@ -55,7 +55,7 @@ test('defaults: a random seed, and the start of the current UTC day, valid now',
   const after = Date.now();
   const day = (t: number) => t - (t % 86_400_000);
   assert.ok([day(before), day(after)].includes(a.options.issuedAt.getTime()));
-  const v = verifyQuote(a.quote({ mrEnclave: MRENCLAVE, mrSigner: MRSIGNER }), a.collateralInput(), { trustAnchors: [a.rootCertDer], strict: true });
+  const v = verifyQuote(a.quote({ mrEnclave: MRENCLAVE, mrSigner: MRSIGNER }), a.collateralInput(), { now: new Date(), trustAnchors: [a.rootCertDer], strict: true });
   assert.equal(v.ok, true, JSON.stringify(v.errors));
   assert.equal(v.status, 'UpToDate');
 });

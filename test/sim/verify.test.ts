@@ -2,9 +2,12 @@
 // advisory IDs and flags the platform says it will, and only under the simulated root.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { collateralFromBundle, collateralFromFiles, verifyQuote, type Verdict } from '../../src/dcap/index.js';
+import { collateralFromBundle, collateralFromFiles, Verifier, type Verdict } from '../../src/dcap/index.js';
 import { SIM_ROOT_SUBJECT_CN, SIM_TCB_STATUSES } from '../../src/sim/index.js';
 import { MRENCLAVE, MRSIGNER, platform } from './helpers.js';
+
+/** One verifier for the file, as the service keeps one: its caches make the many verifications here cheap. */
+const verifier = new Verifier();
 
 function check(v: Verdict, p: ReturnType<typeof platform>, label: string): void {
   const e = p.expected;
@@ -51,7 +54,7 @@ test('every scenario, both PCK CAs, quote v3 and v4: verifyQuote returns the int
       assert.deepEqual(p.expected.advisoryIds, expectedStatus[status].advisories);
       for (const version of [3, 4] as const) {
         const q = p.quote({ mrEnclave: MRENCLAVE, mrSigner: MRSIGNER, version });
-        const v = verifyQuote(q, p.collateralInput(), { now: p.expected.verificationTime, trustAnchors: [p.rootCertDer] });
+        const v = verifier.verify(q, p.collateralInput(), { now: p.expected.verificationTime, trustAnchors: [p.rootCertDer] });
         check(v, p, `${status}/${caType}/v${version}`);
         assert.equal(v.quote?.header.version, version);
         n++;
@@ -76,7 +79,7 @@ test('QE out of date converges with the platform status as Intel QVL does', () =
     assert.equal(p.expected.status, table[status], status);
     assert.equal(p.expected.qeStatus, 'OutOfDate');
     assert.ok(p.expected.advisoryIds.includes('INTEL-SA-00615'), 'the QE level advisory is in the union');
-    const v = verifyQuote(p.quote({ mrEnclave: MRENCLAVE, mrSigner: MRSIGNER }), p.collateralInput(), { now: p.expected.verificationTime, trustAnchors: [p.rootCertDer] });
+    const v = verifier.verify(p.quote({ mrEnclave: MRENCLAVE, mrSigner: MRSIGNER }), p.collateralInput(), { now: p.expected.verificationTime, trustAnchors: [p.rootCertDer] });
     check(v, p, `qeOutOfDate/${status}`);
     assert.equal(v.qeReport?.isvSvn, 6);
   }
@@ -90,7 +93,7 @@ test('TCB Info v2: same statuses, no platform advisory IDs (v2 has none)', () =>
     assert.match(text, /^\{"tcbInfo":\{"version":2,/);
     assert.match(text, /"sgxtcbcomp01svn":/);
     assert.doesNotMatch(text, /advisoryIDs|"id":/);
-    const v = verifyQuote(p.quote({ mrEnclave: MRENCLAVE, mrSigner: MRSIGNER }), p.collateralInput(), { now: p.expected.verificationTime, trustAnchors: [p.rootCertDer] });
+    const v = verifier.verify(p.quote({ mrEnclave: MRENCLAVE, mrSigner: MRSIGNER }), p.collateralInput(), { now: p.expected.verificationTime, trustAnchors: [p.rootCertDer] });
     check(v, p, `v2/${status}`);
     assert.equal(v.tcbInfoVersion, 2);
   }
@@ -101,28 +104,28 @@ test('expired and not-yet-valid collateral: the status still stands, flagged; st
     const p = platform({ status: 'SWHardeningNeeded', collateral });
     const q = p.quote({ mrEnclave: MRENCLAVE, mrSigner: MRSIGNER });
     const opts = { now: p.expected.verificationTime, trustAnchors: [p.rootCertDer] };
-    const v = verifyQuote(q, p.collateralInput(), opts);
+    const v = verifier.verify(q, p.collateralInput(), opts);
     check(v, p, collateral);
     assert.equal(v.collateralExpired, true);
     assert.ok(v.collateralExpiredReasons.length > 0);
     assert.ok(v.warnings.some((w) => w.code === (collateral === 'expired' ? 'ERR_COLLATERAL_EXPIRED' : 'ERR_COLLATERAL_NOT_YET_VALID')), JSON.stringify(v.warnings));
-    const strict = verifyQuote(q, p.collateralInput(), { ...opts, strict: true });
+    const strict = verifier.verify(q, p.collateralInput(), { ...opts, strict: true });
     assert.equal(strict.ok, false);
   }
   // The same platform with valid collateral is not flagged (the flag is the scenario, not the time).
   const ok = platform({ status: 'SWHardeningNeeded' });
-  const v = verifyQuote(ok.quote({ mrEnclave: MRENCLAVE, mrSigner: MRSIGNER }), ok.collateralInput(), { now: ok.expected.verificationTime, trustAnchors: [ok.rootCertDer], strict: true });
+  const v = verifier.verify(ok.quote({ mrEnclave: MRENCLAVE, mrSigner: MRSIGNER }), ok.collateralInput(), { now: ok.expected.verificationTime, trustAnchors: [ok.rootCertDer], strict: true });
   assert.equal(v.ok, true);
   assert.equal(v.collateralExpired, false);
   // Valid for 30 days from issuedAt, as PCS serves TCB Info.
-  const late = verifyQuote(ok.quote({ mrEnclave: MRENCLAVE, mrSigner: MRSIGNER }), ok.collateralInput(), { now: new Date(ok.options.issuedAt.getTime() + 31 * 86_400_000), trustAnchors: [ok.rootCertDer] });
+  const late = verifier.verify(ok.quote({ mrEnclave: MRENCLAVE, mrSigner: MRSIGNER }), ok.collateralInput(), { now: new Date(ok.options.issuedAt.getTime() + 31 * 86_400_000), trustAnchors: [ok.rootCertDer] });
   assert.equal(late.collateralExpired, true);
 });
 
 test("trust boundary: with Intel's root (the default) a simulated quote is rejected with ERR_UNTRUSTED_ROOT naming the simulated root", () => {
   const p = platform();
   const q = p.quote({ mrEnclave: MRENCLAVE, mrSigner: MRSIGNER });
-  const v = verifyQuote(q, p.collateralInput(), { now: p.expected.verificationTime });
+  const v = verifier.verify(q, p.collateralInput(), { now: p.expected.verificationTime });
   assert.equal(v.ok, false);
   assert.equal(v.status, null);
   assert.equal(v.errors[0].code, 'ERR_UNTRUSTED_ROOT');
@@ -130,11 +133,11 @@ test("trust boundary: with Intel's root (the default) a simulated quote is rejec
   assert.ok(SIM_ROOT_SUBJECT_CN.includes('NOT INTEL'));
   // A different simulated platform's root is no more trusted than Intel's.
   const other = platform({ seed: 'another platform' });
-  const w = verifyQuote(q, p.collateralInput(), { now: p.expected.verificationTime, trustAnchors: [other.rootCertDer] });
+  const w = verifier.verify(q, p.collateralInput(), { now: p.expected.verificationTime, trustAnchors: [other.rootCertDer] });
   assert.equal(w.ok, false);
   assert.equal(w.errors[0].code, 'ERR_UNTRUSTED_ROOT');
   // A quote from one simulated platform does not verify against another's collateral, even trusting both roots.
-  const x = verifyQuote(q, other.collateralInput(), { now: p.expected.verificationTime, trustAnchors: [p.rootCertDer, other.rootCertDer] });
+  const x = verifier.verify(q, other.collateralInput(), { now: p.expected.verificationTime, trustAnchors: [p.rootCertDer, other.rootCertDer] });
   assert.equal(x.ok, false);
 });
 
@@ -146,8 +149,8 @@ test('the collateral directory files and the dcap-qvl bundle are read by content
     const files = collateralFromFiles(p.collateralFiles());
     assert.ok(files.rootCaCrl, 'the root CA CRL is recognised as such');
     assert.equal(files.pckCrls.length, 2);
-    check(verifyQuote(q, files, opts), p, `files/${caType}`);
-    check(verifyQuote(q, collateralFromBundle(JSON.stringify(p.bundle())), opts), p, `bundle/${caType}`);
+    check(verifier.verify(q, files, opts), p, `files/${caType}`);
+    check(verifier.verify(q, collateralFromBundle(JSON.stringify(p.bundle())), opts), p, `bundle/${caType}`);
   }
 });
 
@@ -164,7 +167,7 @@ test('a tampered simulated quote is rejected (the verifier really checks the sim
   for (const [off, code] of cases) {
     const t = Uint8Array.from(q);
     t[off] ^= 1;
-    const v = verifyQuote(t, p.collateralInput(), opts);
+    const v = verifier.verify(t, p.collateralInput(), opts);
     assert.equal(v.ok, false, `offset ${off}`);
     assert.ok(v.errors.some((e) => e.code === code), `offset ${off}: ${JSON.stringify(v.errors)}`);
   }

@@ -12,9 +12,9 @@ test('a server crash loses no acknowledged audit record, even where the database
   try {
     // An operator's asynchronous-commit default would let COMMIT return before the WAL is flushed (PostgreSQL docs
     // §30.4): the store must not inherit it for its own sessions.
-    pg.psql('CREATE DATABASE lazy');
-    pg.psql('ALTER DATABASE lazy SET synchronous_commit = off');
-    assert.equal(pg.psql('SHOW synchronous_commit', 'lazy'), 'off');
+    await pg.sql('CREATE DATABASE lazy');
+    await pg.sql('ALTER DATABASE lazy SET synchronous_commit = off');
+    assert.equal(await pg.sql('SHOW synchronous_commit', 'lazy'), 'off');
     const url = pg.url.replace(/\/postgres$/, '/lazy');
 
     // A store open across the crash, as a running service replica's would be.

@@ -2,6 +2,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { ServiceContext } from '../context.js';
 import { AttestationError, badRequest } from '../errors.js';
 import type { CollateralRecord } from '../deps.js';
+import { toPem } from '../../lib/pem.js';
 
 /**
  * The Intel PCS/PCCS v4 collateral API served from the service's cache (docs/attestation.md §PCCS routes), so Intel's tooling or
@@ -25,9 +26,11 @@ export function pccsRoutes(app: FastifyInstance, ctx: ServiceContext): void {
   }, async (req, reply) => {
     const fmspc = req.query.fmspc ?? '';
     if (!/^[0-9a-fA-F]{12}$/.test(fmspc)) throw badRequest('fmspc: expected 12 hex digits');
-    // Give an upstream-backed cache the chance to fetch or refresh this FMSPC first.
-    await ctx.collateral.get(fmspc.toLowerCase(), false).catch(() => undefined);
-    const r = await find(`tcb:${fmspc.toLowerCase()}`);
+    // An FMSPC the service holds may be refreshed from upstream first; an unknown one is never fetched for an
+    // anonymous caller (only a quote whose PCK chain leads to a trust anchor brings a new FMSPC in).
+    const key = `tcb:${fmspc.toLowerCase()}`;
+    if (await ctx.store.getCollateral(key)) await ctx.collateral.get(fmspc.toLowerCase(), false).catch(() => undefined);
+    const r = await find(key);
     return send(reply, r, 'application/json', 'TCB-Info-Issuer-Chain');
   });
   app.get(`${v4}/qe/identity`, async (_req, reply) => send(reply, await find('qe'), 'application/json', 'SGX-Enclave-Identity-Issuer-Chain'));
@@ -41,8 +44,7 @@ export function pccsRoutes(app: FastifyInstance, ctx: ServiceContext): void {
     // PCS v4 without encoding=der answers PEM.
     reply.header('content-type', 'application/x-pem-file');
     if (r.issuerChain) reply.header('SGX-PCK-CRL-Issuer-Chain', encodeURIComponent(r.issuerChain));
-    const b64 = Buffer.from(r.body).toString('base64').replace(/(.{64})/g, '$1\n').replace(/\n$/, '');
-    return `-----BEGIN X509 CRL-----\n${b64}\n-----END X509 CRL-----\n`;
+    return toPem(r.body, 'X509 CRL');
   });
   app.get(`${v4}/rootcacrl`, async (_req, reply) => send(reply, await find('rootcacrl'), 'application/pkix-crl', null));
 }

@@ -1,20 +1,9 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, join, relative, resolve } from 'node:path';
-import { createServer } from 'node:net';
 import type { Command } from 'commander';
 import { UsageError, parseIntFlag } from '../util.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once('error', rej);
-    s.listen(0, '127.0.0.1', () => {
-      const p = (s.address() as { port: number }).port;
-      s.close(() => res(p));
-    });
-  });
-}
+import { freePort } from '../../lib/net.js';
 
 /** How this process was started, so the printed lines run as printed (installed binary, built bin, or tsx). */
 function selfCommand(): string {
@@ -32,7 +21,7 @@ const quoteArg = (p: string): string => (/^[\w./-]+$/.test(p) ? p : `'${p.replac
  */
 async function demo(o: { dataDir: string; port: string; exitAfterStart?: boolean }): Promise<void> {
   const { createAttestationService, createTlsCertificate } = await import('../../attestation/index.js');
-  const { openServiceStore, loadPolicyEngine, simulatedPlatformIn } = await import('../../attestation/runtime.js');
+  const { openServiceStore, loadPolicyEngine, simulatedPlatformIn } = await import('../service-runtime.js');
   const { keyProtectorFrom, newKekText } = await import('../../store/index.js');
   const dir = resolve(o.dataDir);
   mkdirSync(dir, { recursive: true, mode: 0o700 });

@@ -1,6 +1,8 @@
 import type { Command } from 'commander';
 import { createLogger, isLogLevel } from '../../lib/log.js';
-import { discover, MIB, NodeAgent, type SgxDiscovery } from '../../node/index.js';
+// The node agent (Kubernetes client, gRPC) loads only for the node commands: every other command starts faster.
+import type { SgxDiscovery } from '../../node/index.js';
+import { MIB } from '../../kube/names.js';
 import { parseDuration, parseIntFlag, parseListenAddress, printJson, UsageError } from '../util.js';
 
 function describe(d: SgxDiscovery): string {
@@ -27,7 +29,8 @@ export function register(program: Command): void {
     .description('report SGX support, device nodes, EPC per NUMA node, driver, aesmd and packages of this host (exit 0 either way: no SGX is a normal answer)')
     .option('--host-root <dir>', 'root of the host file system', '/')
     .option('--json', 'machine-readable output')
-    .action((opts: { hostRoot: string; json?: boolean }) => {
+    .action(async (opts: { hostRoot: string; json?: boolean }) => {
+      const { discover } = await import('../../node/index.js');
       const d = discover(opts.hostRoot);
       if (opts.json) printJson(d);
       else process.stdout.write(describe(d));
@@ -60,6 +63,7 @@ export function register(program: Command): void {
       const slots = parseIntFlag(opts.slots, '--slots', 100_000);
       const level = opts.logLevel;
       if (!isLogLevel(level)) throw new UsageError(`--log-level: expected debug, info, warn or error, got ${JSON.stringify(level)}`);
+      const { NodeAgent } = await import('../../node/index.js');
       const agent = new NodeAgent({
         hostRoot: opts.hostRoot,
         nodeName: opts.nodeName,

@@ -3,12 +3,12 @@ import { decodeBinaryInput } from '../../lib/bytes.js';
 import { parseQuote } from '../../sgx/quote.js';
 import { quoteToJson } from '../../sgx/quote-json.js';
 import { CERT_DATA_TYPES } from '../../sgx/quote.js';
-import { EXIT_REJECTED, UsageError, printJson, readInputFile } from '../util.js';
+import { EXIT_REJECTED, UsageError, printJson, readInputFile, reportRejected } from '../util.js';
 import { toHex } from '../../lib/bytes.js';
 import { verifyQuote, type Verdict } from '../../dcap/verify-quote.js';
 import { verdictToJson } from '../../dcap/verdict-json.js';
 import { loadCollateralPath } from '../collateral-path.js';
-import { ConfkubeError } from '../../lib/errors.js';
+import { pemDecode } from '../../lib/pem.js';
 
 export function register(program: Command): void {
   const quote = program.command('quote').description('inspect and verify SGX DCAP quotes');
@@ -23,10 +23,7 @@ export function register(program: Command): void {
       try {
         json = quoteToJson(parseQuote(bytes));
       } catch (e) {
-        if (!(e instanceof ConfkubeError)) throw e;
-        if (opts.json) printJson({ error: { code: e.code, message: e.message } });
-        else process.stderr.write(`${file}: ${e.code}: ${e.message}\n`);
-        process.exitCode = EXIT_REJECTED;
+        reportRejected(file, e, opts.json);
         return;
       }
       if (opts.json) {
@@ -66,7 +63,7 @@ export function register(program: Command): void {
     .action((file: string, opts: { collateral: string; at?: string; trustAnchor?: string; strict?: boolean; allowMissingCrls?: boolean; json?: boolean }) => {
       const bytes = decodeBinaryInput(readInputFile(file, 'quote'));
       const collateral = loadCollateralPath(opts.collateral);
-      const now = opts.at === undefined ? undefined : parseTime(opts.at);
+      const now = opts.at === undefined ? new Date() : parseTime(opts.at);
       const trustAnchors = opts.trustAnchor ? readTrustAnchors(opts.trustAnchor) : undefined;
       const verdict = verifyQuote(bytes, collateral, { now, trustAnchors, strict: opts.strict, allowMissingCrls: opts.allowMissingCrls });
       if (opts.json) printJson(verdictToJson(verdict));
@@ -86,7 +83,7 @@ function readTrustAnchors(path: string): Uint8Array[] {
   const data = readInputFile(path, 'trust anchor');
   const text = Buffer.from(data).toString('latin1');
   if (text.includes('-----BEGIN CERTIFICATE-----')) {
-    const ders = [...text.matchAll(/-----BEGIN CERTIFICATE-----([\s\S]*?)-----END CERTIFICATE-----/g)].map((m) => new Uint8Array(Buffer.from(m[1].replace(/\s+/g, ''), 'base64')));
+    const ders = pemDecode(text);
     return ders;
   }
   return [data];

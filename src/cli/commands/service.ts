@@ -88,7 +88,7 @@ function listenAddress(address: ReturnType<import('node:net').Server['address']>
 /** Start the service from flags; resolves once it listens. */
 export async function startFromFlags(f: ServeFlags): Promise<{ url: string; listening: string; close(): Promise<void> }> {
   const { createAttestationService } = await import('../../attestation/index.js');
-  const { openServiceStore, loadPolicyEngine, simulatedPlatformIn } = await import('../../attestation/runtime.js');
+  const { openServiceStore, loadPolicyEngine, simulatedPlatformIn } = await import('../service-runtime.js');
   const { host, port } = parseListen(f.listen);
   const tls = f.tlsKey && f.tlsCert ? { key: readText(f.tlsKey, 'TLS key'), cert: readText(f.tlsCert, 'TLS certificate') } : undefined;
   if ((f.tlsKey === undefined) !== (f.tlsCert === undefined)) throw new UsageError('--tls-key and --tls-cert go together');
@@ -261,7 +261,7 @@ export function register(program: Command): void {
     .option('--json', 'print the new kid and the key schedule as JSON')
     .action(async (o: { baseUrl: string; store?: string; kekFile?: string; activateAfter: string; json?: boolean }) => {
       const { Keyring, normaliseBaseUrl } = await import('../../attestation/index.js');
-      const { openServiceStore } = await import('../../attestation/runtime.js');
+      const { openServiceStore } = await import('../service-runtime.js');
       const activateAfter = parseIntFlag(o.activateAfter, '--activate-after', 86_400);
       if (activateAfter < 10) throw new UsageError('--activate-after: at least 10 s, so every replica publishes the key before it signs');
       const storeUrl = requireStore(o.store);

@@ -1,10 +1,9 @@
 import type { Command } from 'commander';
 import { bytesEqual, toHex } from '../../lib/bytes.js';
-import { ConfkubeError } from '../../lib/errors.js';
 import { findSigstructs } from '../../sgx/enclave-file.js';
 import { measureSgxs } from '../../sgx/sgxs.js';
 import { verifySigstruct } from '../../sgx/sigstruct.js';
-import { EXIT_OK, EXIT_REJECTED, printJson, readInputFile } from '../util.js';
+import { EXIT_OK, EXIT_REJECTED, printJson, readInputFile, reportRejected } from '../util.js';
 
 export function register(program: Command): void {
   program
@@ -42,10 +41,7 @@ export function register(program: Command): void {
         }
         process.exitCode = ok ? EXIT_OK : EXIT_REJECTED;
       } catch (e) {
-        if (!(e instanceof ConfkubeError) || e.code === 'ERR_USAGE') throw e;
-        if (opts.json) printJson({ error: { code: e.code, message: e.message } });
-        else process.stderr.write(`${file}: ${e.code}: ${e.message}\n`);
-        process.exitCode = EXIT_REJECTED;
+        reportRejected(file, e, opts.json);
       }
     });
 }

@@ -5,7 +5,7 @@ import { isElf } from '../../sgx/elf.js';
 import { findSigstructs, type FoundSigstruct } from '../../sgx/enclave-file.js';
 import { measureSdkEnclave } from '../../sgx/sgxs.js';
 import { SIGSTRUCT_SIZE, sigstructToJson, verifySigstruct } from '../../sgx/sigstruct.js';
-import { EXIT_OK, EXIT_REJECTED, printJson, readInputFile } from '../util.js';
+import { EXIT_OK, EXIT_REJECTED, printJson, readInputFile, reportRejected } from '../util.js';
 
 /** SIGSTRUCT offset inside metadata_t (docs/sgx.md §Enclave files). */
 const METADATA_CSS_OFFSET = 64;
@@ -75,10 +75,7 @@ export function register(program: Command): void {
       try {
         found = findSigstructs(bytes);
       } catch (e) {
-        if (!(e instanceof ConfkubeError)) throw e;
-        if (opts.json) printJson({ error: { code: e.code, message: e.message } });
-        else process.stderr.write(`${file}: ${e.code}: ${e.message}\n`);
-        process.exitCode = EXIT_REJECTED;
+        reportRejected(file, e, opts.json);
         return;
       }
       const blocks = found.map((f) => blockJson(bytes, f));
@@ -96,9 +93,10 @@ export function register(program: Command): void {
           `  ISVPRODID  ${first.isvProdId}  ISVSVN ${first.isvSvn}  vendor ${first.vendor}  date ${first.date}`,
           `  attributes ${first.attributes.names.join(' ') || '(none)'}  flags ${first.attributes.flags} xfrm ${first.attributes.xfrm}  mask ${first.attributeMask.flags} / ${first.attributeMask.xfrm}`,
           `  misc       select ${first.miscSelect} mask ${first.miscMask}`,
-          first.debugSigned
+          first.debugAllowed
             ? '  DEBUG      allowed: the signature does not forbid the DEBUG attribute; only the attested report tells'
             : '  DEBUG      forbidden by the signature',
+          `  release    ${first.releaseType} (HEADER type ${first.headerType})`,
         ];
         if (first.source === 'sgx-sdk') {
           lines.push(

@@ -1,12 +1,11 @@
 import { spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAttestationService, createTlsCertificate, type AttestationService, type AttestationStore, type PolicyEngine, type CollateralOptions } from '../../../src/attestation/index.js';
 import { fileURLToPath } from 'node:url';
 import { MemoryStore } from './memory-store.js';
-import { policyEngine } from '../../../src/attestation/runtime.js';
+import { policyEngine } from '../../../src/cli/service-runtime.js';
 import type { ReleasableKey } from '../../../src/keyrelease/index.js';
 import { AesGcmKeyProtector } from '../../../src/store/index.js';
 
@@ -18,16 +17,8 @@ export const REAL_CASE = { quote: join(FIXTURES, 'quotes/automata_v3.bin'), coll
 export const TEST_KEK_HEX = '07'.repeat(32);
 export const testKeyProtector = new AesGcmKeyProtector(Buffer.from(TEST_KEK_HEX, 'hex'));
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
+export { freePort } from '../../../src/lib/net.js';
+import { freePort } from '../../../src/lib/net.js';
 
 export interface Running {
   url: string;

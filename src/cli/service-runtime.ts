@@ -1,4 +1,8 @@
-import type { AttestationStore, ClaimMap, PolicyEngine, PolicyOutcome } from './deps.js';
+/**
+ * Start-up wiring for `confkube serve` and `confkube demo`: the store by URL, src/policy as the service's policy
+ * engine, and the simulated platform's data folder. The attestation service itself receives these as arguments.
+ */
+import type { AttestationStore, ClaimMap, PolicyEngine, PolicyOutcome } from '../attestation/deps.js';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore, type OpenStoreOptions, type Store } from '../store/index.js';
