@@ -2,11 +2,11 @@
  * Start-up wiring for `confkube serve` and `confkube demo`: the store by URL, src/policy as the service's policy
  * engine, and the simulated platform's data folder. The attestation service itself receives these as arguments.
  */
-import type { AttestationStore, ClaimMap, PolicyEngine, PolicyOutcome } from '../attestation/deps.js';
+import type { AttestationStore, PolicyEngine } from '../attestation/deps.js';
+import { policyEngine } from '../attestation/policy-engine.js';
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { openStore, type OpenStoreOptions, type Store } from '../store/index.js';
-import { compilePolicy, DEFAULT_POLICIES, type Claim } from '../policy/index.js';
 import { createPlatform, loadPlatform, writePlatform, PLATFORM_FILE, type SimPlatform } from '../sim/index.js';
 
 /** The production store (src/store) by URL: `sqlite:/path/file.db`, a bare path, or `postgres://…`. */
@@ -15,29 +15,8 @@ export async function openServiceStore(url: string, o: OpenStoreOptions = {}): P
   return store;
 }
 
-/** Issued claims as a map: a claim issued several times becomes an array (docs/policy.md §Issued claims). */
-function issuedToMap(claims: readonly Claim[]): ClaimMap {
-  const out: ClaimMap = {};
-  for (const c of claims) {
-    if (!(c.type in out)) out[c.type] = c.value;
-    else out[c.type] = Array.isArray(out[c.type]) ? [...(out[c.type] as unknown[]), c.value] : [out[c.type], c.value];
-  }
-  return out;
-}
-
-/** src/policy as the service's PolicyEngine: compile once, evaluate the `{type: value}` claim map. */
-export const policyEngine: PolicyEngine = {
-  defaultPolicy: (t) => DEFAULT_POLICIES[t as keyof typeof DEFAULT_POLICIES] ?? DEFAULT_POLICIES.SgxEnclave,
-  compile(text) {
-    const compiled = compilePolicy(text);
-    return {
-      evaluate(claims: ClaimMap): PolicyOutcome {
-        const d = compiled.evaluate(claims);
-        return { permit: d.permitted, issued: issuedToMap(d.issuedClaims), ...(d.denyReason ? { reason: d.denyReason } : {}) };
-      },
-    };
-  },
-};
+/** src/policy as the service's engine, with its size cap and evaluation budget (attestation/policy-engine.ts). */
+export { policyEngine };
 
 export async function loadPolicyEngine(): Promise<PolicyEngine> {
   return policyEngine;
