@@ -127,7 +127,7 @@ function normaliseEpc(edit: ResourceEdit, plan: PodPlan): number | null {
     }
     per[m] = values[0].bytes;
     for (const n of EPC_ALIASES_MIB) delete map[n];
-    // An alias of 0 is dropped, not rewritten: the container asks for no EPC (docs/kube-operations.md §EPC 0).
+    // An alias of 0 is dropped, not rewritten: the container asks for no EPC (docs/kube-operations.md §EPC).
     if ((map[EPC_RESOURCE] === undefined || map[EPC_RESOURCE] === null) && values[0].bytes > 0) map[EPC_RESOURCE] = formatBytes(values[0].bytes);
   }
   if (per.limits !== null && per.requests !== null && per.limits !== per.requests) {
@@ -257,7 +257,7 @@ export function planPod(spec: unknown, annotations: Record<string, string>, base
   }
   plan.epcBytes = effectiveRequest(refs.map((r) => ({ list: r.list, restartPolicy: typeof r.container.restartPolicy === 'string' ? r.container.restartPolicy : null, amount: bytes.get(r) ?? 0 })));
 
-  // EPC of 0 means no enclave: no device, so nothing unaccounted for can run (docs/kube-operations.md §EPC 0).
+  // EPC of 0 means no enclave: no device, so nothing unaccounted for can run (docs/kube-operations.md §EPC).
   for (const [ref, b] of bytes) {
     if (b === 0) {
       plan.warnings.push(`${where(ref)} asks for 0 EPC: it gets no ${ENCLAVE_RESOURCE} and cannot create an enclave (the zero entry is dropped)`);
@@ -281,10 +281,18 @@ export function planPod(spec: unknown, annotations: Record<string, string>, base
   if (provider !== undefined && provider !== '') {
     if (provider === QUOTE_PROVIDER_AESMD) planAesmd(spec, refs, enclaves, edits, base, extra, plan);
     else {
-      // In-process quoting: the named container runs its own QE/PCE and needs /dev/sgx_provision.
+      // In-process quoting: the named container runs its own QE/PCE, enclaves themselves, so it needs
+      // /dev/sgx_provision and the enclave device (as a container asking for provision directly gets it: the
+      // second pass of the webhook must find nothing left to add).
       const ref = refs.find((r) => r.name === provider);
       if (!ref) plan.denials.push(`${ANNOTATION_QUOTE_PROVIDER} names container "${provider}", which the pod does not have (use a container name for in-process quoting, or "aesmd")`);
-      else addDevice(editFor(edits, ref), PROVISION_RESOURCE);
+      else {
+        addDevice(editFor(edits, ref), PROVISION_RESOURCE);
+        if (!enclaves.includes(ref)) {
+          addDevice(editFor(edits, ref), ENCLAVE_RESOURCE);
+          plan.enclaveContainers.push(ref.name);
+        }
+      }
     }
   }
 
