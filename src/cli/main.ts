@@ -10,6 +10,7 @@ import { register as registerService } from './commands/service.js';
 import { register as registerNode } from './commands/node.js';
 import { register as registerWebhook } from './commands/webhook.js';
 import { register as registerDemo } from './commands/demo.js';
+import { register as registerAutoscale } from './commands/autoscale.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -19,7 +20,7 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [registerQuote, registerSigstruct, registerSgxs, registerSim, registerPolicy, registerService, registerNode, registerWebhook, registerDemo]) {
+  for (const register of [registerQuote, registerSigstruct, registerSgxs, registerSim, registerPolicy, registerService, registerNode, registerWebhook, registerDemo, registerAutoscale]) {
     register(program);
   }
   // Every subcommand inherits exitOverride so commander's usage errors reach the handler below.

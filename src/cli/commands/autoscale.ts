@@ -1,0 +1,113 @@
+import { readFileSync } from 'node:fs';
+import type { Command } from 'commander';
+import { UsageError, parseIntFlag } from '../util.js';
+
+interface AutoscaleFlags {
+  tlsCert?: string;
+  tlsKey?: string;
+  address: string;
+  port: string;
+  kubeconfig?: string;
+  requestheaderClientCaFile?: string;
+  requestheaderAllowedNames?: string;
+  agentUrl: string[];
+  agentNamespace: string;
+  agentSelector?: string;
+  agentPort: string;
+  agentTokenFile?: string;
+  interval: string;
+  authorization: boolean;
+}
+
+function readFile(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${what} ${path}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+  }
+}
+
+/** `name=url` or a bare URL (named by its host). */
+export function parseAgentUrl(v: string): { name: string; url: string } {
+  const eq = v.indexOf('=');
+  const [name, url] = eq > 0 && !v.slice(0, eq).includes('/') ? [v.slice(0, eq), v.slice(eq + 1)] : [undefined, v];
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch {
+    throw new UsageError(`--agent-url: not a URL: ${JSON.stringify(url)}`);
+  }
+  if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new UsageError(`--agent-url: expected http(s), got ${u.protocol}`);
+  return { name: name ?? u.host, url: u.toString() };
+}
+
+export function register(program: Command): void {
+  program
+    .command('autoscale')
+    .alias('metrics-adapter')
+    .description('serve custom.metrics.k8s.io (v1beta2, v1beta1) with per-pod EPC from the node agents, as an aggregated API for the HPA')
+    .option('--tls-cert <file>', 'PEM serving certificate for <service>.<namespace>.svc', process.env.CONFKUBE_AUTOSCALE_TLS_CERT)
+    .option('--tls-key <file>', 'PEM private key', process.env.CONFKUBE_AUTOSCALE_TLS_KEY)
+    .option('--address <ip>', 'listen address', '0.0.0.0')
+    .option('--port <n>', 'HTTPS port', '6443')
+    .option('--kubeconfig <file>', 'kubeconfig (default: in-cluster, then ~/.kube/config)')
+    .option('--requestheader-client-ca-file <file>', 'front-proxy CA (default: kube-system/extension-apiserver-authentication)')
+    .option('--requestheader-allowed-names <names>', 'comma-separated client certificate CNs (default: from the same ConfigMap)')
+    .option('--agent-url <[name=]url>', 'a node agent metrics URL (repeatable; instead of discovery)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--agent-namespace <ns>', 'namespace of the node agent pods', 'confkube-system')
+    .option('--agent-selector <selector>', 'label selector of the node agent pods (discovery)', 'app.kubernetes.io/component=node-agent')
+    .option('--agent-port <n>', 'the agents\' metrics port', '9464')
+    .option('--agent-token-file <file>', 'bearer token sent to the agents (re-read every round)')
+    .option('--interval <seconds>', 'seconds between gathering rounds', '15')
+    .option('--no-authorization', 'skip the SubjectAccessReview for the proxied user (tests only)')
+    .action(async (o: AutoscaleFlags) => {
+      if (!o.tlsCert || !o.tlsKey) throw new UsageError('--tls-cert and --tls-key are required');
+      const port = parseIntFlag(o.port, '--port', 65535);
+      const interval = parseIntFlag(o.interval, '--interval', 3600);
+      const agentPort = parseIntFlag(o.agentPort, '--agent-port', 65535);
+      if (interval < 1) throw new UsageError('--interval: at least 1 second');
+      const staticTargets = o.agentUrl.map(parseAgentUrl);
+      const { loadKubeConfig } = await import('../../node/kube.js');
+      const { KubeClusterSource, subjectAccessReviewer } = await import('../../autoscale/kube-source.js');
+      const { requestHeaderConfig, agentPodTargets } = await import('../../autoscale/kube-config.js');
+      const { Gatherer } = await import('../../autoscale/gather.js');
+      const { createMetricsServer } = await import('../../autoscale/server.js');
+      const kc = loadKubeConfig(o.kubeconfig);
+      const rh = await requestHeaderConfig(kc, {
+        clientCa: o.requestheaderClientCaFile ? readFile(o.requestheaderClientCaFile, 'requestheader client CA') : undefined,
+        allowedNames: o.requestheaderAllowedNames?.split(',').map((s) => s.trim()).filter(Boolean),
+      });
+      const log = (msg: string, extra: Record<string, unknown> = {}): void => {
+        process.stderr.write(`${JSON.stringify({ level: 'info', msg, ...extra })}\n`);
+      };
+      const gatherer = new Gatherer({
+        targets: staticTargets.length ? () => staticTargets : () => agentPodTargets(kc, o.agentNamespace, o.agentSelector ?? '', agentPort),
+        intervalMs: interval * 1000,
+        maxAgeMs: Math.max(4 * interval * 1000, 60_000),
+        token: o.agentTokenFile ? () => readFile(o.agentTokenFile!, 'agent token').trim() : undefined,
+        onError: (t, e) => log('agent metrics unreadable', { agent: t.name, error: e.message }),
+      });
+      gatherer.start();
+      const server = createMetricsServer({
+        tls: { cert: readFile(o.tlsCert, 'TLS certificate'), key: readFile(o.tlsKey, 'TLS key') },
+        clientCa: rh.clientCa, allowedNames: rh.allowedNames, usernameHeaders: rh.usernameHeaders, groupHeaders: rh.groupHeaders,
+        cluster: new KubeClusterSource(kc), samples: gatherer, windowSeconds: interval,
+        authorize: o.authorization ? subjectAccessReviewer(kc) : undefined,
+        log: (line) => log(line),
+      });
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, o.address, resolve);
+      });
+      log('confkube metrics adapter listening', { address: o.address, port, agents: staticTargets.length || `pods ${o.agentSelector}`, allowedNames: rh.allowedNames });
+      await new Promise<void>((resolve) => {
+        const stop = (): void => {
+          gatherer.stop();
+          server.close(() => resolve());
+          server.closeAllConnections();
+        };
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+      });
+    });
+}
