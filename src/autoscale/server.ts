@@ -50,10 +50,8 @@ export function remoteUser(req: IncomingMessage, o: Pick<MetricsServerOptions, '
   const cn = socket.getPeerCertificate().subject?.CN;
   const cnValue = Array.isArray(cn) ? cn[0] : cn;
   if (o.allowedNames.length > 0 && (!cnValue || !o.allowedNames.includes(cnValue))) return `client certificate CN ${JSON.stringify(cnValue)} is not an allowed requestheader name`;
-  const header = (names: string[]): string[] => names.flatMap((n) => {
-    const v = req.headers[n.toLowerCase()];
-    return v === undefined ? [] : Array.isArray(v) ? v : [v];
-  });
+  // Each group is its own header line; req.headers would join them with ", " into one.
+  const header = (names: string[]): string[] => names.flatMap((n) => req.headersDistinct[n.toLowerCase()] ?? []);
   const name = header(o.usernameHeaders ?? ['X-Remote-User'])[0];
   if (!name) return 'the aggregator sent no user (X-Remote-User)';
   return { name, groups: header(o.groupHeaders ?? ['X-Remote-Group']) };
@@ -80,7 +78,9 @@ export function createMetricsServer(o: MetricsServerOptions): Server {
       return send(res, status(404, 'NotFound', `${url.pathname}: discovery is per group version`));
     }
     const attrs = requestAttributes(url.pathname);
-    if (o.authorize && !(await o.authorize(user, attrs))) {
+    // Discovery documents carry no data and every authenticated user may read them (RBAC's system:discovery);
+    // the aggregator fetches them as system:kube-aggregator with no groups, which a review would refuse.
+    if (attrs.resource && o.authorize && !(await o.authorize(user, attrs))) {
       const what = attrs.resource ? `${attrs.resource}/${attrs.subresource} in namespace ${attrs.namespace}` : attrs.path;
       return send(res, status(403, 'Forbidden', `user ${JSON.stringify(user.name)} cannot get ${GROUP} ${what}`));
     }

@@ -114,10 +114,31 @@ describe('metrics adapter over HTTPS', () => {
     assert.equal((await get(PATH, 'aggregator')).status, 401);
   });
 
+  it('every X-Remote-Group line is a group of its own', async () => {
+    await new Promise<void>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: PATH, ca: pem('serving.crt'), servername: 'localhost', cert: pem('aggregator.crt'), key: pem('aggregator.key') }, (res) => {
+        res.resume();
+        res.on('end', resolve);
+      });
+      req.setHeader('X-Remote-User', 'admin');
+      req.setHeader('X-Remote-Group', ['system:masters', 'system:authenticated']);
+      req.on('error', reject);
+      req.end();
+    });
+    assert.deepEqual(seen.at(-1)!.user.groups, ['system:masters', 'system:authenticated']);
+  });
+
   it('403 when the proxied user may not read custom metrics', async () => {
     const r = await get(PATH, 'aggregator', { 'X-Remote-User': 'mallory' });
     assert.equal(r.status, 403);
     assert.match(r.body.message ?? '', /mallory/);
+  });
+
+  it('discovery documents need no review (the aggregator reads them as a user without groups)', async () => {
+    const before = seen.length;
+    const r = await get('/apis/custom.metrics.k8s.io/v1beta2', 'aggregator', { 'X-Remote-User': 'system:kube-aggregator' });
+    assert.equal(r.status, 200);
+    assert.equal(seen.length, before);
   });
 
   it('400 for a broken selector, not a 500', async () => {
