@@ -52,6 +52,18 @@ export class Gatherer {
     return s;
   }
 
+  /** EPC in use per node: the sum over the node's pods of the latest answer (docs/autoscale.md §Pressure). */
+  usedByNode(): Map<string, number> {
+    const out = new Map<string, number>();
+    const maxAge = this.o.maxAgeMs ?? 120_000;
+    const now = this.now();
+    for (const s of this.samples.values()) {
+      if (now - s.at > maxAge) continue;
+      out.set(s.node, (out.get(s.node) ?? 0) + (s.cgroupBytes ?? s.mappedBytes));
+    }
+    return out;
+  }
+
   size(): number {
     return this.samples.size;
   }

@@ -17,6 +17,9 @@ interface AutoscaleFlags {
   agentTokenFile?: string;
   interval: string;
   authorization: boolean;
+  metricsAddress: string;
+  pressureInterval: string;
+  poolLabel: string[];
 }
 
 function readFile(path: string, what: string): string {
@@ -41,6 +44,37 @@ export function parseAgentUrl(v: string): { name: string; url: string } {
   return { name: name ?? u.host, url: u.toString() };
 }
 
+/** The pool gauges on a plain HTTP /metrics, refreshed every interval; returns the stop function. */
+async function servePressure(kc: import('@kubernetes/client-node').KubeConfig, address: string, seconds: number,
+  gatherer: import('../../autoscale/gather.js').Gatherer, poolLabels: string[], log: (msg: string, extra?: Record<string, unknown>) => void): Promise<() => void> {
+  const i = address.lastIndexOf(':');
+  if (i < 0) throw new UsageError(`--metrics-address: expected host:port or "off", got ${JSON.stringify(address)}`);
+  const port = parseIntFlag(address.slice(i + 1), '--metrics-address port', 65535);
+  if (seconds < 1) throw new UsageError('--pressure-interval: at least 1 second');
+  const { createServer } = await import('node:http');
+  const { PressureMetrics } = await import('../../autoscale/pressure-metrics.js');
+  const { DEFAULT_POOL_LABELS } = await import('../../autoscale/pressure.js');
+  const metrics = new PressureMetrics();
+  const refresh = (): void => {
+    metrics.refresh(kc, gatherer.usedByNode(), poolLabels.length ? poolLabels : DEFAULT_POOL_LABELS)
+      .catch((e: Error) => log('EPC pressure refresh failed', { error: e.message }));
+  };
+  refresh();
+  const timer = setInterval(refresh, seconds * 1000);
+  const server = createServer((req, res) => {
+    if (req.url !== '/metrics') return void res.writeHead(404).end();
+    metrics.registry.metrics().then((t) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(t));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, address.slice(0, i).replace(/^\[|\]$/g, ''), resolve);
+  });
+  return () => {
+    clearInterval(timer);
+    server.close();
+  };
+}
+
 export function register(program: Command): void {
   program
     .command('autoscale')
@@ -59,6 +93,9 @@ export function register(program: Command): void {
     .option('--agent-port <n>', 'the agents\' metrics port', '9464')
     .option('--agent-token-file <file>', 'bearer token sent to the agents (re-read every round)')
     .option('--interval <seconds>', 'seconds between gathering rounds', '15')
+    .option('--metrics-address <host:port>', 'Prometheus /metrics (EPC pressure per pool), or "off"', 'off')
+    .option('--pressure-interval <seconds>', 'seconds between pool pressure refreshes (two lists from the watch cache)', '60')
+    .option('--pool-label <label>', 'node label naming the pool (repeatable; default agentpool, kubernetes.azure.com/agentpool)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--no-authorization', 'skip the SubjectAccessReview for the proxied user (tests only)')
     .action(async (o: AutoscaleFlags) => {
       if (!o.tlsCert || !o.tlsKey) throw new UsageError('--tls-cert and --tls-key are required');
@@ -100,8 +137,11 @@ export function register(program: Command): void {
         server.listen(port, o.address, resolve);
       });
       log('confkube metrics adapter listening', { address: o.address, port, agents: staticTargets.length || `pods ${o.agentSelector}`, allowedNames: rh.allowedNames });
+      const stopPressure = o.metricsAddress === 'off' ? () => undefined
+        : await servePressure(kc, o.metricsAddress, parseIntFlag(o.pressureInterval, '--pressure-interval', 86_400), gatherer, o.poolLabel, log);
       await new Promise<void>((resolve) => {
         const stop = (): void => {
+          stopPressure();
           gatherer.stop();
           server.close(() => resolve());
           server.closeAllConnections();
