@@ -8,7 +8,8 @@
 // that reports, for every Running pod of the Deployment, enclave mappings of `load` × the pod's EPC request, in the
 // agent's own exposition format (NodeMetrics); `load` is what the test raises and lowers.
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -38,6 +39,7 @@ let cp: ControlPlane;
 let api: Api;
 let kubelets: Kubelets;
 let agent: Server;
+let agentUrl = '';
 /** The simulated enclave load: mapped EPC as a fraction of each pod's request. */
 let load = 0.1;
 const timeline: string[] = [];
@@ -114,6 +116,7 @@ describe('EPC autoscaling through the real HPA and aggregator', { timeout: 900_0
         (e: Error) => res.writeHead(500).end(e.message));
     });
     await new Promise<void>((r) => agent.listen(agentPort, cp.net.hostIp, r));
+    agentUrl = `sgx-0=http://${cp.net.hostIp}:${agentPort}/metrics`;
 
     // The adapter's ServiceAccount and the bindings an aggregated API server needs (the chart's autoscale.yaml).
     const apply = (o: unknown): void => void cp.kubectl(['apply', '-f', '-'], JSON.stringify(o));
@@ -136,7 +139,7 @@ describe('EPC autoscaling through the real HPA and aggregator', { timeout: 900_0
     const kubeconfig = join(cp.dir, 'autoscale.kubeconfig');
     writeFileSync(kubeconfig, tokenKubeconfig(cp.podServer, cp.pki.ca, SVC, (tr.status as { token: string }).token), { mode: 0o600 });
     cp.startProcess('autoscale', process.execPath, ['--import', 'tsx', CONFKUBE_CLI, 'autoscale', `--address=${adapterIp}`, '--port=6443',
-      `--tls-cert=${tls.cert}`, `--tls-key=${tls.key}`, `--agent-url=sgx-0=http://${cp.net.hostIp}:${agentPort}/metrics`, '--interval=2'], {
+      `--tls-cert=${tls.cert}`, `--tls-key=${tls.key}`, `--agent-url=${agentUrl}`, '--interval=2'], {
       inPodNetwork: true, env: { KUBECONFIG: kubeconfig, NODE_NO_WARNINGS: '1' },
     });
 
@@ -244,5 +247,25 @@ describe('EPC autoscaling through the real HPA and aggregator', { timeout: 900_0
     load = 0.1;
     await eventually('scale-down to 1 replica', async () => (await record('load gone')) === 1, 240_000, 1000);
     assert.ok(timeline.some((l) => / replicas=1 .*low load/.test(l)) && timeline.some((l) => / replicas=4 /.test(l)), timeline.join('\n'));
+  });
+
+  it('confkube epc pressure: the pool\'s EPC and a pod the scheduler turned away for EPC', async () => {
+    await api.post(`/api/v1/namespaces/${APP_NS}/pods`, { apiVersion: 'v1', kind: 'Pod', metadata: { name: 'too-big' }, spec: {
+      nodeSelector: { agentpool: 'sgxpool' }, containers: [{ name: 'enclave', image: 'example.invalid/enclave:1', resources: { limits: { 'sgx.intel.com/epc': '2Gi' } } }],
+    } });
+    await eventually('too-big Unschedulable for EPC', async () => {
+      const p = (await api.get(`/api/v1/namespaces/${APP_NS}/pods/too-big`)) as { status?: { conditions?: { type: string; reason?: string; message?: string }[] } };
+      return (p.status?.conditions ?? []).some((c) => c.type === 'PodScheduled' && c.reason === 'Unschedulable' && /Insufficient sgx\.intel\.com\/epc/.test(c.message ?? ''));
+    }, 60_000, 500);
+    const running = (await appPods()).length;
+    // Asynchronous: the simulated kubelets run in this process.
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', CONFKUBE_CLI, 'epc', 'pressure', '--json', `--kubeconfig=${cp.kubeconfig}`, `--agent-url=${agentUrl}`], { env: { ...process.env, NODE_NO_WARNINGS: '1' } });
+    process.stdout.write(`# confkube epc pressure --json:\n${stdout.replace(/^/gm, '#   ')}\n`);
+    const pool = (JSON.parse(stdout) as { pools: Record<string, unknown>[] }).pools.find((p) => p.pool === 'sgxpool');
+    assert.deepEqual(pool, {
+      pool: 'sgxpool', nodes: 1, allocatableBytes: 1024 * MIB, requestedBytes: running * REQUEST_MIB * MIB,
+      usedBytes: running * Math.round(load * REQUEST_MIB * MIB), freeBytes: (1024 - running * REQUEST_MIB) * MIB,
+      requestedRatio: (running * REQUEST_MIB) / 1024, pendingInsufficientEpc: 1, pendingRequestingEpc: 1,
+    });
   });
 });
