@@ -91,13 +91,19 @@ export function resourceList(version: Version): unknown {
   return { kind: 'APIResourceList', apiVersion: 'v1', groupVersion: `${GROUP}/${version}`, resources };
 }
 
-function podValue(metric: string, pod: PodView, s: TimedSample | undefined): { at: number; value: string } | null {
-  if (metric === METRICS.requested) return { at: s?.at ?? Date.now(), value: String(pod.requestBytes) };
+/** One pod's value of a metric as a number (utilisation as a ratio); null where the pod has none. */
+export function podNumber(metric: string, pod: PodView, s: TimedSample | undefined): number | null {
+  if (metric === METRICS.requested) return pod.requestBytes;
   if (!s) return null;
   const used = s.cgroupBytes ?? s.mappedBytes;
-  if (metric === METRICS.used) return { at: s.at, value: String(used) };
-  if (pod.requestBytes <= 0) return null;
-  return { at: s.at, value: milli(used / pod.requestBytes) };
+  if (metric === METRICS.used) return used;
+  return pod.requestBytes > 0 ? used / pod.requestBytes : null;
+}
+
+function podValue(metric: string, pod: PodView, s: TimedSample | undefined): { at: number; value: string } | null {
+  const n = podNumber(metric, pod, s);
+  if (n === null) return null;
+  return { at: s?.at ?? Date.now(), value: metric === METRICS.utilization ? milli(n) : String(n) };
 }
 
 /** A ratio as a quantity in thousandths, the unit the HPA compares averageValue in. */

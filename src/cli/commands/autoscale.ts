@@ -20,6 +20,7 @@ interface AutoscaleFlags {
   metricsAddress: string;
   pressureInterval: string;
   poolLabel: string[];
+  kedaAddress: string;
 }
 
 function readFile(path: string, what: string): string {
@@ -42,6 +43,18 @@ export function parseAgentUrl(v: string): { name: string; url: string } {
   }
   if (u.protocol !== 'http:' && u.protocol !== 'https:') throw new UsageError(`--agent-url: expected http(s), got ${u.protocol}`);
   return { name: name ?? u.host, url: u.toString() };
+}
+
+/** KEDA's external scaler on its own gRPC listener (TLS); returns the stop function. */
+async function serveKeda(address: string, tls: { cert: string; key: string }, deps: import('../../autoscale/keda.js').KedaDeps): Promise<() => void> {
+  if (!/^[^:]*:\d+$|^\[[^\]]+\]:\d+$/.test(address)) throw new UsageError(`--keda-address: expected host:port or "off", got ${JSON.stringify(address)}`);
+  const grpc = await import('@grpc/grpc-js');
+  const { addKedaService } = await import('../../autoscale/keda.js');
+  const server = new grpc.Server();
+  addKedaService(server, deps);
+  const creds = grpc.ServerCredentials.createSsl(null, [{ private_key: Buffer.from(tls.key), cert_chain: Buffer.from(tls.cert) }], false);
+  await new Promise<void>((resolve, reject) => server.bindAsync(address, creds, (e) => (e ? reject(new UsageError(`--keda-address ${address}: ${e.message}`)) : resolve())));
+  return () => server.forceShutdown();
 }
 
 /** The pool gauges on a plain HTTP /metrics, refreshed every interval; returns the stop function. */
@@ -96,6 +109,7 @@ export function register(program: Command): void {
     .option('--metrics-address <host:port>', 'Prometheus /metrics (EPC pressure per pool), or "off"', 'off')
     .option('--pressure-interval <seconds>', 'seconds between pool pressure refreshes (two lists from the watch cache)', '60')
     .option('--pool-label <label>', 'node label naming the pool (repeatable; default agentpool, kubernetes.azure.com/agentpool)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--keda-address <host:port>', 'also serve KEDA\'s external scaler (gRPC over TLS with the serving certificate), or "off"', 'off')
     .option('--no-authorization', 'skip the SubjectAccessReview for the proxied user (tests only)')
     .action(async (o: AutoscaleFlags) => {
       if (!o.tlsCert || !o.tlsKey) throw new UsageError('--tls-cert and --tls-key are required');
@@ -139,8 +153,11 @@ export function register(program: Command): void {
       log('confkube metrics adapter listening', { address: o.address, port, agents: staticTargets.length || `pods ${o.agentSelector}`, allowedNames: rh.allowedNames });
       const stopPressure = o.metricsAddress === 'off' ? () => undefined
         : await servePressure(kc, o.metricsAddress, parseIntFlag(o.pressureInterval, '--pressure-interval', 86_400), gatherer, o.poolLabel, log);
+      const stopKeda = o.kedaAddress === 'off' ? () => undefined
+        : await serveKeda(o.kedaAddress, { cert: readFile(o.tlsCert, 'TLS certificate'), key: readFile(o.tlsKey, 'TLS key') }, { cluster: new KubeClusterSource(kc), samples: gatherer, streamIntervalMs: interval * 1000 });
       await new Promise<void>((resolve) => {
         const stop = (): void => {
+          stopKeda();
           stopPressure();
           gatherer.stop();
           server.close(() => resolve());
