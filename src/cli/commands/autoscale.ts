@@ -88,8 +88,17 @@ async function servePressure(kc: import('@kubernetes/client-node').KubeConfig, a
   };
 }
 
+/** Where the node agents are: fixed URLs, or their pods found by label (shared by autoscale and epc pressure). */
+export function agentOptions(cmd: Command): Command {
+  return cmd
+    .option('--agent-url <[name=]url>', 'a node agent metrics URL, name = node (repeatable; instead of discovery)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--agent-namespace <ns>', 'namespace of the node agent pods', 'confkube-system')
+    .option('--agent-selector <selector>', 'label selector of the node agent pods (discovery)', 'app.kubernetes.io/component=node-agent')
+    .option('--agent-port <n>', 'the agents\' metrics port', '9464');
+}
+
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('autoscale')
     .alias('metrics-adapter')
     .description('serve custom.metrics.k8s.io (v1beta2, v1beta1) with per-pod EPC from the node agents, as an aggregated API for the HPA')
@@ -99,11 +108,8 @@ export function register(program: Command): void {
     .option('--port <n>', 'HTTPS port', '6443')
     .option('--kubeconfig <file>', 'kubeconfig (default: in-cluster, then ~/.kube/config)')
     .option('--requestheader-client-ca-file <file>', 'front-proxy CA (default: kube-system/extension-apiserver-authentication)')
-    .option('--requestheader-allowed-names <names>', 'comma-separated client certificate CNs (default: from the same ConfigMap)')
-    .option('--agent-url <[name=]url>', 'a node agent metrics URL (repeatable; instead of discovery)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--agent-namespace <ns>', 'namespace of the node agent pods', 'confkube-system')
-    .option('--agent-selector <selector>', 'label selector of the node agent pods (discovery)', 'app.kubernetes.io/component=node-agent')
-    .option('--agent-port <n>', 'the agents\' metrics port', '9464')
+    .option('--requestheader-allowed-names <names>', 'comma-separated client certificate CNs (default: from the same ConfigMap)');
+  agentOptions(cmd)
     .option('--agent-token-file <file>', 'bearer token sent to the agents (re-read every round)')
     .option('--interval <seconds>', 'seconds between gathering rounds', '15')
     .option('--metrics-address <host:port>', 'Prometheus /metrics (EPC pressure per pool), or "off"', 'off')

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { printJson, UsageError } from '../util.js';
-import { parseAgentUrl } from './autoscale.js';
+import { agentOptions, parseAgentUrl } from './autoscale.js';
 
 interface PressureFlags {
   kubeconfig?: string;
@@ -18,17 +18,14 @@ const gib = (b: number | null): string => (b === null ? '?' : (b / GIB).toFixed(
 
 export function register(program: Command): void {
   const epc = program.command('epc').description('EPC across the cluster');
-  epc
+  const pressure = epc
     .command('pressure')
     .description('per node pool: EPC allocatable, requested, used and free, and pods pending on EPC')
     .option('--kubeconfig <file>', 'kubeconfig (default: in-cluster, then ~/.kube/config)')
     .option('--pool-label <label>', 'node label naming the pool (repeatable, first present wins; default agentpool, kubernetes.azure.com/agentpool)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--json', 'print JSON')
-    .option('--no-usage', 'do not read the node agents (used stays unknown)')
-    .option('--agent-url <[name=]url>', 'a node agent metrics URL (repeatable; instead of discovery); name = node', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--agent-namespace <ns>', 'namespace of the node agent pods', 'confkube-system')
-    .option('--agent-selector <selector>', 'label selector of the node agent pods', 'app.kubernetes.io/component=node-agent')
-    .option('--agent-port <n>', 'the agents\' metrics port', '9464')
+    .option('--no-usage', 'do not read the node agents (used stays unknown)');
+  agentOptions(pressure)
     .action(async (o: PressureFlags) => {
       const agentPort = Number(o.agentPort);
       if (!Number.isInteger(agentPort) || agentPort < 1 || agentPort > 65535) throw new UsageError(`--agent-port: expected 1..65535, got ${JSON.stringify(o.agentPort)}`);
