@@ -92,7 +92,14 @@ export class Gatherer {
   }
 
   private async doRound(): Promise<void> {
-    const targets = await this.o.targets();
+    let targets: AgentTarget[];
+    try {
+      targets = await this.o.targets();
+    } catch (e) {
+      // The agent list is unreadable this round (API server away): keep the samples, try again next round.
+      this.o.onError?.({ name: '(agent list)', url: '' }, e as Error);
+      return;
+    }
     let next = 0;
     const worker = async (): Promise<void> => {
       while (next < targets.length) {

@@ -48,4 +48,22 @@ describe('Gatherer', () => {
     assert.equal(g.get('b1'), undefined, 'and are not answered once too old');
     assert.deepEqual([...g.usedByNode()], [['a', 11]]);
   });
+
+  it('an unreadable agent list is reported, not thrown, and keeps the samples', async () => {
+    const errors: string[] = [];
+    let fail = false;
+    pages.a = line('k1', 5);
+    const g = new Gatherer({
+      targets: () => {
+        if (fail) throw new Error('HTTP 503: the API server is shutting down');
+        return [{ name: 'a', url: `${base}/a` }];
+      },
+      onError: (t, e) => errors.push(`${t.name}: ${e.message}`),
+    });
+    await g.gatherOnce();
+    fail = true;
+    await g.gatherOnce();
+    assert.deepEqual(errors, ['(agent list): HTTP 503: the API server is shutting down']);
+    assert.equal(g.get('k1')?.mappedBytes, 5);
+  });
 });
