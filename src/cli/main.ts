@@ -11,6 +11,8 @@ import { register as registerService } from './commands/service.js';
 import { register as registerNode } from './commands/node.js';
 import { register as registerWebhook } from './commands/webhook.js';
 import { register as registerDemo } from './commands/demo.js';
+import { register as registerAutoscale } from './commands/autoscale.js';
+import { register as registerEpc } from './commands/epc.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -20,7 +22,7 @@ export function buildProgram(): Command {
     .version(CONFKUBE_VERSION)
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [registerQuote, registerSigstruct, registerSgxs, registerSim, registerPolicy, registerService, registerNode, registerWebhook, registerDemo]) {
+  for (const register of [registerQuote, registerSigstruct, registerSgxs, registerSim, registerPolicy, registerService, registerNode, registerWebhook, registerDemo, registerAutoscale, registerEpc]) {
     register(program);
   }
   // Every subcommand inherits exitOverride so commander's usage errors reach the handler below.
