@@ -33,7 +33,8 @@ fi
 
 render() {
   "$helm" template confkube "$repo/deploy/helm/confkube" --namespace confkube --kube-version "$K8S_VERSION" \
-    --set createNamespace=true --set tls.mode=cert-manager "$@"
+    --set createNamespace=true --set tls.mode=cert-manager \
+    --set attestation.kek.existingSecret=confkube-attestation-kek "$@"
 }
 
 if $stdout; then
@@ -60,6 +61,8 @@ files=$(awk -v out="$out" '
   END { for (i = 1; i <= n; i++) print order[i] }' <<<"$stream")
 {
   echo "# kubectl apply -k deploy/ — the chart's default values, TLS from cert-manager (install cert-manager first)."
+  echo "# The signing keys' key-encryption key is yours to create (a static file must not carry one), once:"
+  echo "#   kubectl -n confkube create secret generic confkube-attestation-kek --from-literal=kek=\"\$(openssl rand -base64 32)\""
   echo "# Rendered by scripts/render-manifests.sh from deploy/helm/confkube; do not edit by hand."
   echo "apiVersion: kustomize.config.k8s.io/v1beta1"
   echo "kind: Kustomization"

@@ -34,7 +34,8 @@ const isSerial = (f) => /^\/\/ test-runner: serial$/m.test(readFileSync(join(roo
 const serial = files.filter(isSerial);
 const parallel = files.filter((f) => !serial.includes(f));
 const envConcurrency = Number(process.env.CONFKUBE_TEST_CONCURRENCY);
-const concurrency = Number.isInteger(envConcurrency) && envConcurrency > 0 ? envConcurrency : Math.max(2, availableParallelism());
+// The end-to-end files each run a control plane and the pod network's address range: one at a time.
+const concurrency = e2e ? 1 : Number.isInteger(envConcurrency) && envConcurrency > 0 ? envConcurrency : Math.max(2, availableParallelism());
 
 /** One file in its own `node --test` process; resolves with its exit status, output and wall time. */
 function runFile(file) {

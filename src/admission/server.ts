@@ -49,9 +49,12 @@ export function createWebhookServer(options: WebhookServerOptions = {}): Fastify
   const log = (options.log ?? silentLogger).child({ component: 'admission' });
   if (watcher) {
     metrics?.certNotAfter.set(watcher.current.notAfter.getTime() / 1000);
-    // New connections get the new pair; connections already open finish on the old one (tls.Server semantics).
+    // New connections get the new pair. Kept-alive connections would go on with the old one for as long as the
+    // API server keeps them (its HTTP/2 pings hold them open), so the idle ones are closed: the next review opens a
+    // new connection and checks the new certificate against the caBundle. Reviews in flight finish undisturbed.
     watcher.onChange((p) => {
       (app.server as unknown as TlsServer).setSecureContext({ key: p.key, cert: p.cert });
+      (app.server as unknown as { closeIdleConnections?: () => void }).closeIdleConnections?.();
       metrics?.certNotAfter.set(p.notAfter.getTime() / 1000);
       metrics?.certReloads.inc({ result: 'success' });
     });

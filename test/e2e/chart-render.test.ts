@@ -40,7 +40,8 @@ test('kubectl kustomize deploy/ builds the same objects as the chart; --stdout p
   assert.equal(built.status, 0, built.stderr);
   const key = (o: Obj) => `${o.kind}/${o.metadata.namespace ?? ''}/${o.metadata.name}`;
   const fromKustomize = parseAll(built.stdout).map(key).sort();
-  const fromChart = render({ createNamespace: true }).map(key).sort();
+  // The plain manifests name a KEK Secret the operator creates; the chart generates one when none is named.
+  const fromChart = render({ createNamespace: true, 'attestation.kek.existingSecret': 'confkube-attestation-kek' }).map(key).sort();
   assert.deepEqual(fromKustomize, fromChart);
   assert.ok(fromKustomize.includes('Namespace//confkube'));
 
@@ -100,7 +101,7 @@ test('every Deployment and DaemonSet: seccomp RuntimeDefault, read-only root, no
   }
 });
 
-test('the node agent mounts only what it reads, read-only, except the device plugin directory', () => {
+test('the node agent mounts only what it reads, read-only, except the device plugin directory and (for EPC limits) the cgroup tree', () => {
   const ds = named(render(), 'DaemonSet', 'confkube-node-agent');
   const spec = ds.spec.template.spec;
   const c = spec.containers[0];
@@ -115,9 +116,13 @@ test('the node agent mounts only what it reads, read-only, except the device plu
       assert.notEqual(m.readOnly, true);
     } else {
       assert.equal(m.mountPath, `${hostRoot}${host}`, `${m.name} under --host-root`);
-      assert.equal(m.readOnly, true, m.name);
+      // misc.max is written where the kernel's misc cgroup offers sgx_epc (nodeAgent.epcLimits, default on).
+      assert.equal(m.readOnly, host !== '/sys/fs/cgroup', m.name);
     }
   }
+  const off = named(render({ 'nodeAgent.epcLimits': false }), 'DaemonSet', 'confkube-node-agent').spec.template.spec.containers[0];
+  assert.ok(off.volumeMounts.every((m: Obj) => m.readOnly === true || m.mountPath === pluginDir), 'epcLimits=false: every host mount but the plugin directory read-only');
+  assert.ok(off.args.includes('--no-epc-limits'));
   assert.deepEqual(c.env.find((e: Obj) => e.name === 'NODE_NAME').valueFrom.fieldRef, { fieldPath: 'spec.nodeName' });
   const metrics = c.args.find((a: string) => a.startsWith('--metrics-address='));
   assert.equal(metrics, `--metrics-address=0.0.0.0:${c.ports[0].containerPort}`, 'probes reach the listener on the pod IP');

@@ -20,7 +20,11 @@ function helm(args: string[]): string {
 }
 
 function dryRun(manifests: string, namespace: string): string {
-  const r = cp.tryKubectl(['apply', '--dry-run=server', '-n', namespace, '-f', '-'], manifests);
+  // The release namespace comes from the kubeconfig's context (as `helm install -n` gives it to objects without
+  // one): an explicit -n would refuse the chart's objects that live elsewhere (the aggregated API's RoleBinding in
+  // kube-system).
+  cp.kubectl(['config', 'set-context', '--current', `--namespace=${namespace}`]);
+  const r = cp.tryKubectl(['apply', '--dry-run=server', '-f', '-'], manifests);
   assert.equal(r.status, 0, `the API server refused the rendered objects:\n${r.stderr}`);
   return r.stdout;
 }
@@ -34,6 +38,8 @@ const VARIANTS: Record<string, string[]> = {
     '--set', `webhook.trustedMrSigners={${'a'.repeat(64)}}`],
   'PodMonitors and EPC pressure alerts': ['--set', 'monitoring.podMonitors=true', '--set', 'monitoring.prometheusRule=true'],
   'no attestation service, no ownership policy': ['--set', 'attestation.enabled=false', '--set', 'nodeAgent.ownNodePolicy=false'],
+  'EPC autoscaling (aggregated custom metrics API, KEDA scaler), an operator-made KEK, no EPC limits': ['--set', 'autoscale.enabled=true', '--set', 'autoscale.keda.enabled=true',
+    '--set', 'attestation.kek.existingSecret=my-kek', '--set', 'nodeAgent.epcLimits=false'],
 };
 
 describe('the chart and the plain manifests against the real API server', { timeout: 600_000 }, () => {

@@ -13,6 +13,7 @@ import { installConfkube, NS, PLAIN_NODE, SGX_NODE, type Installed } from './har
 import { runningPod, podToken } from './harness/stand-ins.js';
 import { tokenKubeconfig } from './harness/pki.js';
 import { writeFileSync } from 'node:fs';
+import { connect } from 'node:tls';
 import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { CONFKUBE_CLI } from './harness/stand-ins.js';
@@ -202,4 +203,66 @@ describe('confkube on a real control plane', { timeout: 900_000 }, () => {
       return p.spec.nodeName === SGX_NODE && p.status?.phase === 'Running';
     }, 90_000);
   });
+
+  it('the webhook serves a renewed certificate without a restart; the API server trusts it through the CA, and refuses one from another CA', async () => {
+    const ca = (await c.api.get(`/api/v1/namespaces/${NS}/secrets/confkube-ca`)) as { data: Record<string, string> };
+    const caCert = join(c.cp.dir, 'renew-ca.crt');
+    const caKey = join(c.cp.dir, 'renew-ca.key');
+    writeFileSync(caCert, Buffer.from(ca.data['tls.crt']!, 'base64'));
+    writeFileSync(caKey, Buffer.from(ca.data['tls.key']!, 'base64'), { mode: 0o600 });
+    const sgxPod = (name: string) => JSON.stringify({
+      apiVersion: 'v1', kind: 'Pod', metadata: { name, namespace: 'default', labels: { 'confkube.io/sgx': 'true' } },
+      spec: { containers: [{ name: 'app', image: 'app:1', resources: { limits: { 'sgx.intel.com/sgx_epc_mem_in_MiB': '4' } } }] },
+    });
+
+    renewWebhookCertificate(c.webhookTls, caCert, caKey, 'c0ffee01');
+    await eventually('the renewed certificate served', async () => (await servedSerial(c.webhookIp, 8443)) === 'C0FFEE01', 60_000, 500);
+    c.cp.kubectl(['apply', '-f', '-'], sgxPod('after-renewal'));
+    const pod = (await c.api.get('/api/v1/namespaces/default/pods/after-renewal')) as unknown as Pod;
+    assert.equal(pod.spec.containers[0]!.resources!.limits!['sgx.intel.com/epc'], '4Mi');
+
+    // The same renewal from a CA the webhook configurations do not name: the API server must not trust it.
+    const other = join(c.cp.dir, 'other-ca');
+    execFileSync('mkdir', ['-p', other]);
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=not the chart CA',
+      '-keyout', join(other, 'ca.key'), '-out', join(other, 'ca.crt'), '-days', '2'], { stdio: 'ignore' });
+    renewWebhookCertificate(c.webhookTls, join(other, 'ca.crt'), join(other, 'ca.key'), 'bad00001');
+    await eventually('the foreign certificate served', async () => (await servedSerial(c.webhookIp, 8443)) === 'BAD00001', 60_000, 500);
+    const refused = c.cp.tryKubectl(['apply', '-f', '-'], sgxPod('foreign-cert'));
+    assert.notEqual(refused.status, 0, 'a labelled SGX pod must fail closed when the webhook cannot be trusted');
+    assert.match(refused.stderr, /x509|certificate/);
+
+    renewWebhookCertificate(c.webhookTls, caCert, caKey, 'c0ffee02');
+    await eventually('a trusted certificate served again', async () => (await servedSerial(c.webhookIp, 8443)) === 'C0FFEE02', 60_000, 500);
+  });
 });
+
+/** A serving certificate for the webhook's Service names, signed by the given CA, written the way the kubelet
+ * updates a Secret volume: new files, then an atomic rename into place. */
+function renewWebhookCertificate(dir: string, caCert: string, caKey: string, serial: string): void {
+  const work = join(dir, '..', `renew-${serial}`);
+  execFileSync('mkdir', ['-p', work]);
+  const sans = `subjectAltName=DNS:confkube-webhook.${NS}.svc,DNS:confkube-webhook.${NS}.svc.cluster.local`;
+  execFileSync('openssl', ['ecparam', '-name', 'prime256v1', '-genkey', '-noout', '-out', join(work, 'tls.key')]);
+  execFileSync('openssl', ['req', '-new', '-key', join(work, 'tls.key'), '-subj', `/CN=confkube-webhook.${NS}.svc`, '-out', join(work, 'tls.csr')]);
+  writeFileSync(join(work, 'ext'), `${sans}\nextendedKeyUsage=serverAuth\n`);
+  execFileSync('openssl', ['x509', '-req', '-in', join(work, 'tls.csr'), '-CA', caCert, '-CAkey', caKey, '-set_serial', `0x${serial}`,
+    '-days', '2', '-extfile', join(work, 'ext'), '-out', join(work, 'tls.crt')], { stdio: 'ignore' });
+  for (const f of ['tls.key', 'tls.crt']) {
+    execFileSync('cp', [join(work, f), join(dir, `.${f}.new`)]);
+    execFileSync('mv', ['-f', join(dir, `.${f}.new`), join(dir, f)]);
+  }
+}
+
+/** The serial number of the certificate a TLS server presents (upper-case hex, as Node reports it). */
+function servedSerial(host: string, port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host, port, servername: `confkube-webhook.${NS}.svc`, rejectUnauthorized: false }, () => {
+      const serial = socket.getPeerCertificate().serialNumber;
+      socket.end();
+      resolve(serial.replace(/^0+/, ''));
+    });
+    socket.setTimeout(5000, () => socket.destroy(new Error('timeout')));
+    socket.on('error', reject);
+  });
+}

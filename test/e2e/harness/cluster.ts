@@ -11,7 +11,7 @@ import { makeHostTree, type HostTree } from '../../node/host-tree.js';
 import { Api } from './api.js';
 import { eventually, startControlPlane, type ControlPlane } from './control-plane.js';
 import { Kubelets } from './kubelets.js';
-import { runningPod, secretVolume, startStandIn, type PodLike } from './stand-ins.js';
+import { runningPod, startStandIn, type PodLike } from './stand-ins.js';
 
 const execFileAsync = promisify(execFile);
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -26,6 +26,8 @@ export interface Installed {
   kubelets: Kubelets;
   hosts: Record<string, HostTree>;
   webhookIp: string;
+  /** The webhook stand-in's /tls folder (its Secret volume). */
+  webhookTls: string;
   attestationIp: string;
   /** Folder of the attestation stand-in's /var/lib/confkube (its simulated platform lives there). */
   attestationData: string;
@@ -79,29 +81,26 @@ export async function installConfkube(values: string[] = []): Promise<Installed>
 
     // The webhook, in the pod network at its pod's address, with the chart's serving certificate.
     const webhookPod = await runningPod(api, NS, 'app.kubernetes.io/component=webhook');
-    const webhookTls = join(scratch, 'webhook-tls');
-    await secretVolume(api, NS, 'confkube-webhook-tls', webhookTls);
-    await startStandIn(cp, api, webhookPod, 'webhook', { mounts: { '/tls': webhookTls }, inPodNetwork: true, extraArgs: [`--address=${webhookIp}`] });
+    const webhook = await startStandIn(cp, api, webhookPod, 'webhook', { mounts: {}, scratch, inPodNetwork: true, extraArgs: [`--address=${webhookIp}`] });
+    const webhookTls = webhook.mounts['/tls']!;
 
     // The attestation service, the same way, with its data volume in a local folder.
     const attestationPod = await runningPod(api, NS, 'app.kubernetes.io/component=attestation');
-    const attestationTls = join(scratch, 'attestation-tls');
     const attestationData = join(scratch, 'attestation-data');
     mkdirSync(attestationData, { recursive: true, mode: 0o700 });
-    await secretVolume(api, NS, 'confkube-attestation-tls', attestationTls);
     await startStandIn(cp, api, attestationPod, 'attestation', {
-      mounts: { '/tls': attestationTls, '/var/lib/confkube': attestationData }, inPodNetwork: true,
+      mounts: { '/var/lib/confkube': attestationData }, scratch, inPodNetwork: true,
       extraArgs: [`--listen=${attestationIp}:8443`],
     });
 
     // A node agent per node, on the node's fixture host root and its simulated kubelet's plugin folder.
-    for (const name of [SGX_NODE, PLAIN_NODE]) await startAgent(cp, api, kubelets, hosts, agents, name);
+    for (const name of [SGX_NODE, PLAIN_NODE]) await startAgent(cp, api, kubelets, hosts, agents, name, scratch);
 
     await eventually('EPC and enclave slots on the SGX node', async () => {
       const n = (await api.get(`/api/v1/nodes/${SGX_NODE}`)) as { status: { allocatable: Record<string, string> } };
       return Number(n.status.allocatable['sgx.intel.com/epc'] ?? 0) > 0 && Number(n.status.allocatable['sgx.intel.com/enclave'] ?? 0) > 0;
     }, 60_000);
-    return { cp, api, kubelets, hosts, webhookIp, attestationIp, attestationData, helm, agents, stop };
+    return { cp, api, kubelets, hosts, webhookIp, webhookTls, attestationIp, attestationData, helm, agents, stop };
   } catch (e) {
     process.stderr.write(['webhook', 'attestation', `agent-${SGX_NODE}`, 'kube-apiserver'].map((n) => `--- ${n}\n${cp.logTail(n, 15)}`).join('\n'));
     await stop();
@@ -110,11 +109,11 @@ export async function installConfkube(values: string[] = []): Promise<Installed>
 }
 
 export async function startAgent(cp: ControlPlane, api: Api, kubelets: Kubelets, hosts: Record<string, HostTree>,
-  agents: Installed['agents'], name: string): Promise<void> {
+  agents: Installed['agents'], name: string, scratch: string): Promise<void> {
   const pod: PodLike = await runningPod(api, NS, 'app.kubernetes.io/component=node-agent', name);
   const node = kubelets.nodes.get(name)!;
   const { child } = await startStandIn(cp, api, pod, `agent-${name}`, {
-    mounts: { '/host': hosts[name]!.root, '/var/lib/kubelet/device-plugins': node.pluginDir },
+    mounts: { '/host': hosts[name]!.root, '/var/lib/kubelet/device-plugins': node.pluginDir }, scratch,
     inPodNetwork: false,
     // The pod's metrics port is per pod; on one machine two agents would share it.
     extraArgs: ['--metrics-address=off'],

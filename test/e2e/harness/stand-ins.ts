@@ -19,7 +19,7 @@ export interface PodLike {
   spec: {
     nodeName?: string;
     serviceAccountName?: string;
-    containers: { name: string; args?: string[]; command?: string[]; env?: EnvVar[] }[];
+    containers: { name: string; args?: string[]; command?: string[]; env?: EnvVar[]; volumeMounts?: { name: string; mountPath: string }[] }[];
     volumes?: { name: string; secret?: { secretName: string } }[];
   };
   status?: { podIP?: string; phase?: string };
@@ -81,8 +81,10 @@ async function resolveEnv(api: Api, pod: PodLike, env: EnvVar[] | undefined): Pr
 }
 
 export interface StandInOptions {
-  /** Container path prefix → local folder (the pod's mounts). Longest prefix wins. */
+  /** Container path prefix → local folder (the pod's mounts). Longest prefix wins. Secret volumes are added. */
   mounts: Record<string, string>;
+  /** Where the pod's Secret volumes are written (one folder per volume). */
+  scratch: string;
   /** Run inside the pod network at the pod's IP (reachable by the API server). */
   inPodNetwork: boolean;
   /** Args added after the pod's own (for example a short interval for a test). */
@@ -108,16 +110,25 @@ export async function startStandIn(cp: ControlPlane, api: Api, pod: PodLike, nam
   const container = o.container ? pod.spec.containers.find((c) => c.name === o.container) : pod.spec.containers[0];
   if (!container) throw new Error(`stand-in: pod ${pod.metadata.name} has no container ${o.container}`);
   if (container.command?.length) throw new Error('stand-in: the image entrypoint is confkube; a command override is not expected');
+  // Secret volumes, as the kubelet mounts them: the Secret's keys as files.
+  const mounts = { ...o.mounts };
+  for (const m of container.volumeMounts ?? []) {
+    const secret = pod.spec.volumes?.find((v) => v.name === m.name)?.secret;
+    if (!secret || mounts[m.mountPath]) continue;
+    const dir = join(o.scratch, `${name}-${m.name}`);
+    await secretVolume(api, pod.metadata.namespace, secret.secretName, dir);
+    mounts[m.mountPath] = dir;
+  }
   const token = await podToken(api, pod);
   const kubeconfig = join(cp.dir, `${name}.kubeconfig`);
   writeFileSync(kubeconfig, tokenKubeconfig(o.inPodNetwork ? cp.podServer : cp.server, cp.pki.ca, name, token), { mode: 0o600 });
   const env = await resolveEnv(api, pod, container.env);
-  const args = [...(container.args ?? []), ...(o.extraArgs ?? [])].map((a) => mapPaths(a, o.mounts));
+  const args = [...(container.args ?? []), ...(o.extraArgs ?? [])].map((a) => mapPaths(a, mounts));
   const child = cp.startProcess(name, process.execPath, ['--import', 'tsx', CONFKUBE_CLI, ...args], {
     inPodNetwork: o.inPodNetwork,
     env: { ...env, KUBECONFIG: kubeconfig, NODE_NO_WARNINGS: '1' },
   });
-  return { child, kubeconfig, token, args };
+  return { child, kubeconfig, token, args, mounts };
 }
 
 export type { Json };
