@@ -200,8 +200,10 @@ wait_url "https://127.0.0.1:$port/healthz" "${pids[-1]}" "$work/webhook.log"
 say "webhook serves /healthz over TLS"
 
 port=$(free_port)
+# The signing keys' key-encryption key, as the chart mounts it from a Secret (0400).
+(umask 077 && openssl rand -base64 32 > "$state/kek") && chown "$uid:$gid" "$state/kek"
 start serve.log serve --listen "127.0.0.1:$port" --store "sqlite:$state/attestation/confkube.db" \
-  --simulation "$state/attestation/simulation" --tls-cert "$state/tls.crt" --tls-key "$state/tls.key"
+  --simulation "$state/attestation/simulation" --tls-cert "$state/tls.crt" --tls-key "$state/tls.key" --kek-file "$state/kek"
 wait_url "https://127.0.0.1:$port/.well-known/openid-configuration" "${pids[-1]}" "$work/serve.log"
 [ -s "$state/attestation/confkube.db" ] || fail "serve: no SQLite database in the volume"
 say "serve answers with SQLite and simulation in the volume"
