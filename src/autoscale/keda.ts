@@ -1,24 +1,19 @@
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
 import { quantityToBytes } from '../kube/quantity.js';
+import { findPackageFile } from '../lib/package-file.js';
 import { METRICS, podNumber, type ClusterSource, type SampleSource } from './custom-metrics.js';
-import { MetricsRequestError } from './errors.js';
+import { AutoscaleConfigError, MetricsRequestError } from './errors.js';
 import { parseSelector } from './label-selector.js';
 
 /** KEDA's external scaler API (proto/keda/externalscaler.proto), served from the same samples as the HPA's API. */
 export const KEDA_PROTO = 'proto/keda/externalscaler.proto';
 
 export function findKedaProto(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const p = join(dir, KEDA_PROTO);
-    if (existsSync(p)) return p;
-    dir = dirname(dir);
-  }
-  throw new Error(`${KEDA_PROTO} not found above ${fileURLToPath(import.meta.url)}`);
+  const p = findPackageFile(KEDA_PROTO, import.meta.url);
+  if (p) return p;
+  throw new AutoscaleConfigError(`${KEDA_PROTO} not found above ${fileURLToPath(import.meta.url)}`);
 }
 
 export function loadKedaProto(): { ExternalScaler: grpc.ServiceClientConstructor } {

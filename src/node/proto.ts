@@ -1,21 +1,15 @@
 import { AgentConfigError } from './errors.js';
-import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as grpc from '@grpc/grpc-js';
 import * as protoLoader from '@grpc/proto-loader';
+import { findPackageFile } from '../lib/package-file.js';
 
 /** The kubelet device plugin API v1beta1, loaded from proto/ at run time (docs/node.md §Device plugin API). */
 export const PROTO_RELATIVE = 'proto/deviceplugin/v1beta1/api.proto';
 
 function findProto(): string {
-  // src/node/ in the tree, dist/src/node/ once built: walk up to the package root.
-  let dir = dirname(fileURLToPath(import.meta.url));
-  for (let i = 0; i < 6; i++) {
-    const p = join(dir, PROTO_RELATIVE);
-    if (existsSync(p)) return p;
-    dir = dirname(dir);
-  }
+  const p = findPackageFile(PROTO_RELATIVE, import.meta.url);
+  if (p) return p;
   throw new AgentConfigError(`${PROTO_RELATIVE} not found above ${fileURLToPath(import.meta.url)}`);
 }
 
