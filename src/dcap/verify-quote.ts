@@ -1,4 +1,4 @@
-import { createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
+import { X509Certificate, createHash, createPublicKey, verify as cryptoVerify, type KeyObject } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
 import { bytesEqual, toHex } from '../lib/bytes.js';
 import { ConfkubeError } from '../lib/errors.js';
@@ -60,7 +60,7 @@ export interface Verdict {
 }
 
 /** Cache sizes: bounded so that verifying millions of distinct quotes does not grow memory. */
-export const CACHE_LIMITS = { pckChains: 1024, attestationKeys: 4096 };
+export const CACHE_LIMITS = { pckChains: 1024, attestationKeys: 4096, certificates: 256 };
 
 interface PckEntry {
   certs: Cert[]; // as in the quote, leaf first
@@ -98,6 +98,11 @@ interface CollateralCheck {
 /** What a Verifier remembers between quotes; every entry is derived from its key alone. */
 interface Caches {
   pck: LRUCache<string, PckEntry>;
+  /**
+   * Parsed certificates by their DER bytes: a fleet's PCK chains share their CA and root certificates, so a
+   * platform seen for the first time costs the parse of its own PCK certificate only.
+   */
+  certs: LRUCache<string, { cert: Cert; ext?: PckExtensions }>;
   ak: LRUCache<string, KeyObject>;
   inputs: WeakMap<object, Collateral>;
   anchors: AnchorCache;
@@ -114,6 +119,7 @@ export class Verifier {
   constructor(limits: Partial<typeof CACHE_LIMITS> = {}) {
     this.caches = {
       pck: new LRUCache({ max: limits.pckChains ?? CACHE_LIMITS.pckChains }),
+      certs: new LRUCache({ max: limits.certificates ?? CACHE_LIMITS.certificates }),
       ak: new LRUCache({ max: limits.attestationKeys ?? CACHE_LIMITS.attestationKeys }),
       inputs: new WeakMap(),
       anchors: new Map(),
@@ -143,13 +149,14 @@ export class Verifier {
     return entry.ext!;
   }
 
-  cacheSizes(): { pckChains: number; attestationKeys: number } {
-    return { pckChains: this.caches.pck.size, attestationKeys: this.caches.ak.size };
+  cacheSizes(): { pckChains: number; attestationKeys: number; certificates: number } {
+    return { pckChains: this.caches.pck.size, attestationKeys: this.caches.ak.size, certificates: this.caches.certs.size };
   }
 
   /** Forget everything (a process that rotates its trust anchors). */
   clear(): void {
     this.caches.pck.clear();
+    this.caches.certs.clear();
     this.caches.ak.clear();
     this.caches.anchors.clear();
     this.caches.inputs = new WeakMap();
@@ -403,11 +410,19 @@ function pckEntry(caches: Caches, certData: Uint8Array, ders: Uint8Array[]): Pck
   if (hit) return hit;
   let entry: PckEntry;
   try {
-    const certs = ders.map((d, i) => parseCert(d, `PCK chain certificate ${i + 1}`));
-    if (certs.length < 2) throw new ConfkubeError('ERR_PCK_CHAIN_INVALID', `PCK chain has ${certs.length} certificate(s); expected PCK, CA and root`);
+    if (ders.length < 2) throw new ConfkubeError('ERR_PCK_CHAIN_INVALID', `PCK chain has ${ders.length} certificate(s); expected PCK, CA and root`);
+    // Top down: the root (third) must sign itself, the CA (second) be signed by the root, the PCK certificate by
+    // the CA. A certificate not yet seen is first checked against its signer's key (a native check) and only
+    // then parsed in full, so a damaged or forged certificate costs a signature check, not a parse.
+    const parsed: { cert: Cert; ext?: PckExtensions }[] = new Array(ders.length);
+    for (let i = ders.length - 1; i >= 0; i--) {
+      const signer = i === 2 ? 'self' : i < 2 && parsed[i + 1] ? parsed[i + 1].cert : null;
+      parsed[i] = parsedCert(caches, ders[i], i, signer);
+    }
+    const certs = parsed.map((p) => p.cert);
     let ext: PckExtensions;
     try {
-      ext = parsePckExtensions(certs[0].der);
+      ext = parsed[0].ext ??= parsePckExtensions(certs[0].parsed);
     } catch (e) {
       throw new ConfkubeError('ERR_PCK_CHAIN_INVALID', `PCK certificate: ${(e as Error).message}`);
     }
@@ -418,6 +433,41 @@ function pckEntry(caches: Caches, certData: Uint8Array, ders: Uint8Array[]): Pck
   }
   caches.pck.set(key, entry);
   return entry;
+}
+
+/**
+ * Certificate I of a PCK chain, parsed once per Verifier (a certificate that fails is not kept). When it is
+ * new and SIGNER is known, its signature is checked first: one that does not verify is refused unparsed, as
+ * `chainCheck` would refuse it.
+ */
+function parsedCert(caches: Caches, der: Uint8Array, i: number, signer: Cert | 'self' | null): { cert: Cert; ext?: PckExtensions } {
+  const key = Buffer.from(der.buffer, der.byteOffset, der.byteLength).toString('latin1');
+  const hit = caches.certs.get(key);
+  if (hit) return hit;
+  const what = `PCK chain certificate ${i + 1}`;
+  if (signer !== null) {
+    let x509: X509Certificate;
+    try {
+      x509 = new X509Certificate(der);
+    } catch (e) {
+      throw new ConfkubeError('ERR_PCK_CHAIN_INVALID', `${what}: not a valid X.509 certificate (${(e as Error).message})`);
+    }
+    if (!signedBy(x509, signer === 'self' ? x509.publicKey : signer.publicKey)) {
+      const whose = i === 0 ? 'the PCK certificate' : what;
+      throw new ConfkubeError('ERR_PCK_CHAIN_INVALID', signer === 'self' ? `${whose} is not a valid self-signed root` : `${whose} is not signed by "${signer.subjectCn}"`);
+    }
+  }
+  const entry = { cert: parseCert(der, what) };
+  caches.certs.set(key, entry);
+  return entry;
+}
+
+function signedBy(x509: X509Certificate, key: KeyObject): boolean {
+  try {
+    return x509.verify(key);
+  } catch {
+    return false;
+  }
 }
 
 /** Leaf ← intermediate ← root, the root a trust anchor (Intel compares the root; QvE pins its key). */

@@ -18,6 +18,8 @@ export interface Cert {
   notBefore: number; // unix ms
   notAfter: number;
   spkiSha256: string;
+  /** The pkijs form, for extensions (the PCK certificate's SGX extension is read from it, not parsed again). */
+  parsed: pkijs.Certificate;
 }
 
 function rdnBytes(n: pkijs.RelativeDistinguishedNames): Uint8Array {
@@ -59,6 +61,7 @@ export function parseCert(der: Uint8Array, what: string): Cert {
     notBefore: pk.notBefore.value.getTime(),
     notAfter: pk.notAfter.value.getTime(),
     spkiSha256: createHash('sha256').update(publicKey.export({ type: 'spki', format: 'der' })).digest('hex'),
+    parsed: pk,
   };
 }
 

@@ -287,10 +287,19 @@ test('verifyQuote keeps nothing between calls and agrees with a Verifier; a Veri
   const v = new Verifier({ pckChains: 2, attestationKeys: 2 });
   const cached = v.verify(baseQuote, baseInput, { now: T });
   assert.deepEqual({ ...pure, quote: null }, { ...cached, quote: null });
-  assert.deepEqual(v.cacheSizes(), { pckChains: 1, attestationKeys: 1 });
+  assert.deepEqual(v.cacheSizes(), { pckChains: 1, attestationKeys: 1, certificates: 3 });
   const q = parseQuote(baseQuote);
   assert.equal(toHex(v.pckExtensions(q).fmspc), pure.fmspc);
-  assert.deepEqual(v.cacheSizes(), { pckChains: 1, attestationKeys: 1 });
+  assert.deepEqual(v.cacheSizes(), { pckChains: 1, attestationKeys: 1, certificates: 3 });
+  // A changed PCK certificate (one base64 letter of its PEM) is refused by its CA's signature before it is parsed,
+  // and not kept; the CA and root were not parsed again.
+  const leafAt = Buffer.from(baseQuote).indexOf('-----BEGIN CERTIFICATE-----') + 200;
+  const changed = Uint8Array.from(baseQuote);
+  changed[leafAt] = changed[leafAt] === 0x41 ? 0x42 : 0x41;
+  const refused = v.verify(changed, baseInput, { now: T });
+  assert.deepEqual(refused.errors.map((e) => e.code), ['ERR_PCK_CHAIN_INVALID']);
+  assert.match(refused.errors[0].message, /^the PCK certificate is not signed by "Intel SGX PCK (Platform|Processor) CA"$/);
+  assert.deepEqual(v.cacheSizes(), { pckChains: 2, attestationKeys: 1, certificates: 3 });
   assert.throws(() => v.pckExtensions(q, [fixtureBytes('dcap/collateral/automata_2025-08/tcb_signing.der')]), (e: ConfkubeError) => e.code === 'ERR_UNTRUSTED_ROOT');
   for (let i = 0; i < 5; i++) v.verify(flip(1100 + i), baseInput, { now: T });
   assert.ok(v.cacheSizes().pckChains <= 2);
