@@ -9,6 +9,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
+import { buildTestCli, removeTestCli } from './build-test-cli.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 // --e2e: the end-to-end suite on the real control plane (test/e2e/, `npm run test:e2e`); without it, everything else.
@@ -73,6 +74,10 @@ async function pool(list, n) {
 }
 
 const t0 = process.hrtime.bigint();
+// The CLI compiled once for this run (scripts/build-test-cli.mjs): tests that start it as a process skip tsx.
+const cli = buildTestCli(root);
+process.env.CONFKUBE_TEST_CLI = cli.main;
+process.on('exit', () => removeTestCli(cli.dir));
 console.log(`running ${files.length} test files: ${parallel.length} up to ${concurrency} at a time, ${serial.length} alone`);
 const results = [...(await pool(parallel, concurrency)), ...(await pool(serial, 1))];
 const total = Number(process.hrtime.bigint() - t0) / 1e9;

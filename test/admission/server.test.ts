@@ -7,7 +7,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot } from '../helpers/cli.js';
+import { CLI, repoRoot } from '../helpers/cli.js';
 import { asKind, reviewFor } from './helpers.js';
 import { freePort } from '../../src/lib/net.js';
 
@@ -43,7 +43,7 @@ before(async () => {
     '-addext', 'subjectAltName=DNS:localhost,DNS:confkube-webhook.confkube.svc,IP:127.0.0.1', '-keyout', join(dir, 'tls.key'), '-out', join(dir, 'tls.crt')], { stdio: 'ignore' });
   ca = readFileSync(join(dir, 'tls.crt'), 'utf8');
   port = await freePort();
-  child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'webhook', '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'), '--port', String(port), '--address', '127.0.0.1', '--no-kube'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
+  child = spawn(process.execPath, [...CLI, 'webhook', '--tls-cert', join(dir, 'tls.crt'), '--tls-key', join(dir, 'tls.key'), '--port', String(port), '--address', '127.0.0.1', '--no-kube'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
   await new Promise<void>((resolve, reject) => {
     let err = '';
     child.stderr!.on('data', (d) => {

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { connect } from 'node:tls';
 import { createWebhookServer, WebhookMetrics } from '../../src/admission/index.js';
 import { CertWatcher } from '../../src/kube/index.js';
-import { repoRoot } from '../helpers/cli.js';
+import { CLI, repoRoot } from '../helpers/cli.js';
 import { asKind, reviewFor } from './helpers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ck-tls-reload-'));
@@ -86,7 +86,7 @@ test('the webhook process serves a renewed certificate without a restart (Secret
   mkdirSync(vol);
   writeSecretVolume(vol, { 'tls.crt': a.cert, 'tls.key': a.key });
   let port = 0;
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'webhook', '--tls-cert', join(vol, 'tls.crt'), '--tls-key', join(vol, 'tls.key'),
+  const child: ChildProcess = spawn(process.execPath, [...CLI, 'webhook', '--tls-cert', join(vol, 'tls.crt'), '--tls-key', join(vol, 'tls.key'),
     '--port', '0', '--address', '127.0.0.1', '--no-kube', '--metrics-address', 'off', '--tls-poll', '0'], { cwd: repoRoot, stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   try {

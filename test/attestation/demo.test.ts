@@ -7,6 +7,7 @@ import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CLI } from '../helpers/cli.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -22,7 +23,7 @@ function sh(cmd: string, cwd: string): Promise<{ code: number | null; stdout: st
 }
 
 async function startDemo(dataDir: string): Promise<{ child: ChildProcess; out: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'demo', '--data-dir', dataDir, '--port', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...CLI, 'demo', '--data-dir', dataDir, '--port', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stderr.on('data', (d) => (err += d));
@@ -63,7 +64,7 @@ test('confkube demo starts the service in a fresh data folder and its printed at
   assert.equal(statSync(dataDir).mode & 0o777, 0o700);
   for (const f of ['kek', 'confkube.db', 'tls.key', 'admin-token']) assert.equal(statSync(join(dataDir, f)).mode & 0o777, 0o600, f);
   // A production `confkube serve` pointed at the demo's store refuses it: its key signed simulated tokens.
-  const serve = await sh(`${process.execPath} --import tsx src/cli/main.ts serve --listen 127.0.0.1:0 --store sqlite:${join(dataDir, 'confkube.db')} --kek-file ${join(dataDir, 'kek')} --collateral test/fixtures/attestation/collateral/automata_2025-08`, root);
+  const serve = await sh(`${process.execPath} ${CLI.join(' ')} serve --listen 127.0.0.1:0 --store sqlite:${join(dataDir, 'confkube.db')} --kek-file ${join(dataDir, 'kek')} --collateral test/fixtures/attestation/collateral/automata_2025-08`, root);
   assert.equal(serve.code, 2, serve.stderr);
   assert.match(serve.stderr, /ERR_STORE_SIMULATED: store .*confkube\.db holds simulated material/);
   // Second start reuses the folder: same simulated root, the old quote still attests.

@@ -11,6 +11,7 @@ import { startServeProcess } from './helpers/serve-process.js';
 import { createTlsCertificate, policyHash } from '../../src/attestation/index.js';
 import { openServiceStore } from '../../src/cli/service-runtime.js';
 import { startPostgres } from '../helpers/postgres.js';
+import { CLI } from '../helpers/cli.js';
 
 const quoteBody = JSON.stringify({ quote: readFileSync(REAL_CASE.quote).toString('base64url') });
 
@@ -122,7 +123,7 @@ test('confkube rotate-signing-key: a running service signs with the new key afte
     const kidOf = async (): Promise<string> => JSON.parse(Buffer.from(JSON.parse((await post(svc.url, '/attest/SgxEnclave?api-version=2020-10-01', quoteBody, tls.ca, agent)).text).token.split('.')[0], 'base64url').toString()).kid;
     const before = await kidOf();
     const { spawnSync } = await import('node:child_process');
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'rotate-signing-key', '--base-url', 'https://attest.confkube.test', '--store', storeUrl, '--activate-after', '10', '--json'], { cwd: new URL('../../', import.meta.url), encoding: 'utf8', env: { ...process.env, CONFKUBE_KEK: TEST_KEK_HEX } });
+    const r = spawnSync(process.execPath, [...CLI, 'rotate-signing-key', '--base-url', 'https://attest.confkube.test', '--store', storeUrl, '--activate-after', '10', '--json'], { cwd: new URL('../../', import.meta.url), encoding: 'utf8', env: { ...process.env, CONFKUBE_KEK: TEST_KEK_HEX } });
     assert.equal(r.status, 0, r.stderr);
     const out = JSON.parse(r.stdout);
     assert.notEqual(out.kid, before);

@@ -1,11 +1,20 @@
 import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Run the confkube CLI from source (TypeScript through tsx). */
+/**
+ * The arguments to Node that start the confkube CLI: the copy scripts/run-tests.mjs compiled for this run
+ * (CONFKUBE_TEST_CLI), else the source through tsx (a test file run on its own).
+ */
+export const CLI: readonly string[] = process.env.CONFKUBE_TEST_CLI
+  ? [process.env.CONFKUBE_TEST_CLI]
+  : ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts')];
+
+/** Run the confkube CLI. */
 export function runCli(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): { status: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+  const r = spawnSync(process.execPath, [...CLI, ...args], {
     cwd: repoRoot,
     encoding: 'utf8',
     input: opts.input,

@@ -14,6 +14,7 @@ import { createLogger, NodeAgent, type Logger } from '../../src/node/index.js';
 import { ApiServerPeer } from '../helpers/apiserver-peer.js';
 import { FIXTURES, makeHostTree } from './host-tree.js';
 import { KubeletPeer } from './kubelet-peer.js';
+import { CLI } from '../helpers/cli.js';
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const MiB = 1024 * 1024;
@@ -170,7 +171,7 @@ describe('node agent on a host without SGX', () => {
 });
 
 function cli(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: REPO, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [...CLI, ...args], { cwd: REPO, encoding: 'utf8' });
   return { status: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -215,7 +216,7 @@ describe('CLI', () => {
     const tree = await makeHostTree('no-sgx');
     const api = new ApiServerPeer('aks-d4-1');
     await api.start();
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'node-agent', '--host-root', tree.root, '--node-name', 'aks-d4-1',
+    const child = spawn(process.execPath, [...CLI, 'node-agent', '--host-root', tree.root, '--node-name', 'aks-d4-1',
       '--kubeconfig', api.kubeconfig(), '--plugin-dir', tree.root, '--metrics-address', '127.0.0.1:0'], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));

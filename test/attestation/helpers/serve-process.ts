@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { REAL_CASE, TEST_KEK_HEX, freePort } from './harness.js';
+import { CLI } from '../../helpers/cli.js';
 
 const root = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -18,7 +19,7 @@ export interface ServeProcess {
 export async function startServeProcess(o: { store: string; tlsKey: string; tlsCert: string; baseUrl?: string; port?: number }): Promise<ServeProcess> {
   const port = o.port ?? (await freePort());
   const url = `https://127.0.0.1:${port}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve',
+  const child = spawn(process.execPath, [...CLI, 'serve',
     '--listen', `127.0.0.1:${port}`, '--base-url', o.baseUrl ?? url, '--store', o.store, '--tls-key', o.tlsKey, '--tls-cert', o.tlsCert,
     '--collateral', REAL_CASE.collateral, '--verify-at', new Date(REAL_CASE.nowMs).toISOString()],
   // The admin token from the environment: on the command line it would show in the process list.
