@@ -14,7 +14,7 @@ import { createPrivateKey } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createServer, type Server } from 'node:https';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import 'reflect-metadata';
@@ -144,6 +144,7 @@ export class ApiServerPeer {
   cert = '';
   private key = '';
   private server: Server | null = null;
+  private readonly sockets = new Set<Socket>();
   port = 0;
   private rv = 1;
   private readonly store: Record<Resource, Map<string, Json>> = { nodes: new Map(), pods: new Map(), namespaces: new Map(), configmaps: new Map() };
@@ -269,6 +270,12 @@ export class ApiServerPeer {
   async start(port = this.port): Promise<void> {
     if (!this.cert) await this.makeCertificate();
     const server = createServer({ key: this.key, cert: this.cert }, (req, res) => this.handle(req, res));
+    // Every TCP connection, also one still in its TLS handshake or not yet carrying a request, which
+    // closeAllConnections does not see and close() would wait for (up to the 300 s request timeout).
+    server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.once('close', () => this.sockets.delete(socket));
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(port, '127.0.0.1', () => resolve());
@@ -290,6 +297,8 @@ export class ApiServerPeer {
     this.server = null;
     if (s) {
       s.closeAllConnections();
+      for (const socket of this.sockets) socket.destroy();
+      this.sockets.clear();
       await new Promise<void>((r) => s.close(() => r()));
     }
   }
