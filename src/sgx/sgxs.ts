@@ -339,8 +339,11 @@ export function sdkEnclaveStream(file: Uint8Array, metadataOffset: number): Sgxs
         const times = mv.getUint32(e + 4, true);
         const step = mv.getBigUint64(e + 8, true);
         if (count > i) fail(`layout group ${i} repeats ${count} entries but only ${i} precede it`);
+        // A group of no entries adds nothing however often it repeats (and must not spin 2^32 times doing so).
+        if (count === 0) continue;
         let d = 0n;
         for (let j = 0; j < times; j++) {
+          if (++visits > maxVisits) fail(`layout groups repeat entries more often than a ${maxPages}-page enclave allows`);
           d += step;
           context(i - count, i, d, depth + 1);
         }

@@ -330,6 +330,17 @@ test('SDK enclave measurement: broken metadata gives typed errors', () => {
   assert.throws(() => measureSdkEnclave(new Uint8Array(spin), TDQE_META), (e: unknown) => e instanceof ConfkubeError && e.code === 'ERR_SDK_LAYOUT');
 });
 
+test('a layout group of no entries repeated 2^32 times adds nothing and does not spin', { timeout: 60_000 }, () => {
+  // Found by the property below: the layout table moved to metadata offset 145 reads a group entry with
+  // entry_count 0 and load_times in the billions, which once looped without bound.
+  const b = Uint8Array.from(fixtureBytes(SO));
+  b[TDQE_META + 1880] = 145;
+  assert.equal(measureSdkEnclave(b, TDQE_META).length, 32);
+  const layoutAt = TDQE_META + new DataView(b.buffer).getUint32(TDQE_META + 1880, true);
+  const group = new DataView(b.buffer, layoutAt);
+  assert.ok(Array.from({ length: 10 }, (_, i) => i).some((i) => (group.getUint16(i * 32, true) & 0x1000) !== 0 && group.getUint16(i * 32 + 2, true) === 0 && group.getUint32(i * 32 + 4, true) > 1_000_000));
+});
+
 test('fast-check: edits to the SDK metadata, patch and layout tables give a typed error or a measurement, nothing else', () => {
   const so = fixtureBytes(SO);
   const meta = so.subarray(TDQE_META, TDQE_META + 4136);
