@@ -64,14 +64,18 @@ async function demo(o: { dataDir: string; port: string; exitAfterStart?: boolean
   const keyProtector = keyProtectorFrom({ file: kekFile }, (m) => process.stderr.write(`confkube: WARNING: ${m}\n`));
 
   const baseUrl = `https://127.0.0.1:${port}`;
+  const simPcs = (await import('../../sim/index.js')).simulatedPcs(platform);
   const store = await openServiceStore(`sqlite:${join(dir, 'confkube.db')}`, { warn: (m) => process.stderr.write(`confkube: WARNING: ${m}\n`) });
   const svc = await createAttestationService({
     baseUrl, store, engine: await loadPolicyEngine(), keyProtector,
     tls: { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8') },
     collateral: { simulated: { rootCertDer: platform.rootCertDer, files: platform.collateralFiles() } },
+    pccs: { simulated: simPcs },
     adminTokens: [adminToken],
     defaultMetrics: true,
   });
+  // The simulated platform registers its PCK certificates as its quote provider library would (docs/pccs.md §Simulation).
+  await svc.pck.register(simPcs.registration);
   try {
     await svc.app.listen({ host: '127.0.0.1', port });
   } catch (e) {
