@@ -83,36 +83,36 @@ export interface ImportSummary {
  * platforms' TCB Info is there when a request selects a certificate.
  */
 export async function importCache(pck: PckService, store: { putCollateral(r: CollateralRecord): Promise<void> }, file: PccsCacheFile, where: string): Promise<ImportSummary> {
-  const fail = (what: string, e: unknown): never => {
-    if (isConfkubeError(e)) throw new PccsFileError(`${where}: ${what}: ${e.message}`);
-    throw e;
+  // Everything is checked before anything is written: a file with one bad entry changes nothing.
+  const check = <T>(what: string, f: () => T): T => {
+    try {
+      return f();
+    } catch (e) {
+      if (isConfkubeError(e)) throw new PccsFileError(`${where}: ${what}: ${e.message}`);
+      throw e;
+    }
   };
-  for (const [i, c] of file.collateral.entries()) {
+  const collateral = file.collateral.map((c, i): CollateralRecord => {
     if (!c || typeof c.key !== 'string' || !COLLATERAL_KEY.test(c.key) || typeof c.body !== 'string') throw new PccsFileError(`${where}: collateral ${i}: expected a key (tcb:<fmspc>, qe, pckcrl:<ca>, rootcacrl, certs) and a base64 body`);
-    await store.putCollateral({
+    return {
       key: c.key, body: new Uint8Array(Buffer.from(c.body, 'base64')), issuerChain: typeof c.issuer_chain === 'string' ? c.issuer_chain : null,
       fetchedAt: Number.isFinite(c.fetched_at) ? c.fetched_at : pck.options.now(), nextUpdate: Number.isFinite(c.next_update) ? c.next_update : null,
-    });
-  }
-  for (const [i, e] of file.pck_certs.entries()) {
-    const where2 = `pck_certs ${i}`;
-    try {
-      const p = parsePlatform({ ...e, cpu_svn: '0'.repeat(32), pce_svn: '0000', enc_ppid: e.enc_ppid || '0'.repeat(768) }, where2);
-      if (e.ca !== 'processor' && e.ca !== 'platform') throw new PccsFileError(`${where2}: ca must be processor or platform`);
-      if (typeof e.fmspc !== 'string' || !/^[0-9a-fA-F]{12}$/.test(e.fmspc)) throw new PccsFileError(`${where2}: fmspc must be 12 hex digits`);
-      await pck.put({ ...p, enc_ppid: e.enc_ppid ? p.enc_ppid : '' }, { raw: e.pckcerts, issuerChain: e.issuer_chain, fmspc: e.fmspc, ca: e.ca }, false);
-    } catch (err) {
-      fail(where2, err);
-    }
-  }
-  for (const [i, p] of file.platforms.entries()) {
-    try {
-      await pck.putRegistration(parsePlatform(p, `platforms ${i}`), 'new');
-    } catch (err) {
-      fail(`platforms ${i}`, err);
-    }
-  }
-  return { platforms: file.platforms.length, pckCerts: file.pck_certs.length, collateral: file.collateral.length };
+    };
+  });
+  const pckRecords = file.pck_certs.map((e, i) => check(`pck_certs ${i}`, () => {
+    if (!e || typeof e !== 'object') throw new PccsFileError('expected an object');
+    // A platform imported from a quote has no encrypted PPID: it is served by QE-ID and never fetched.
+    const p = parsePlatform({ ...e, cpu_svn: '0'.repeat(32), pce_svn: '0000', enc_ppid: e.enc_ppid || '0'.repeat(768) }, `pck_certs ${i}`);
+    if (e.ca !== 'processor' && e.ca !== 'platform') throw new PccsFileError('ca must be processor or platform');
+    if (typeof e.fmspc !== 'string' || !/^[0-9a-fA-F]{12}$/.test(e.fmspc)) throw new PccsFileError('fmspc must be 12 hex digits');
+    if (typeof e.pckcerts !== 'string' || typeof e.issuer_chain !== 'string') throw new PccsFileError('pckcerts and issuer_chain must be strings');
+    return pck.checked({ ...p, enc_ppid: e.enc_ppid ? p.enc_ppid : '' }, { raw: e.pckcerts, issuerChain: e.issuer_chain, fmspc: e.fmspc, ca: e.ca }, false);
+  }));
+  const registrations = file.platforms.map((p, i) => check(`platforms ${i}`, () => parsePlatform(p, `platforms ${i}`)));
+  // Collateral first, so a platform's TCB Info is there when a request selects one of its certificates.
+  for (const r of [...collateral, ...pckRecords]) await store.putCollateral(r);
+  for (const p of registrations) await pck.putRegistration(p, 'new');
+  return { platforms: registrations.length, pckCerts: pckRecords.length, collateral: collateral.length };
 }
 
 /** The store's real platforms, their collateral and the registrations still to fetch (simulated data stays out). */

@@ -159,6 +159,13 @@ export class PckService {
    * chains through the issuer chain to a trust anchor (a PCS answer or an import cannot plant a certificate).
    */
   async put(p: Pick<PlatformId, 'qe_id' | 'pce_id' | 'enc_ppid' | 'platform_manifest'>, a: Omit<PckCertsAnswer, 'entries'>, simulated: boolean): Promise<CollateralRecord> {
+    const rec = this.checked(p, a, simulated);
+    await this.store.putCollateral(rec);
+    return rec;
+  }
+
+  /** The store record for a platform's certificates, after the checks `put` makes; nothing is written. */
+  checked(p: Pick<PlatformId, 'qe_id' | 'pce_id' | 'enc_ppid' | 'platform_manifest'>, a: Omit<PckCertsAnswer, 'entries'>, simulated: boolean): CollateralRecord {
     const where = `PCK certificates of QE-ID ${p.qe_id}`;
     const entries = parsePckCertsBody(a.raw, where);
     const chain = certsFrom(a.issuerChain, `${where}: issuer chain`);
@@ -180,9 +187,7 @@ export class PckService {
     }
     if (!ppid) throw notFound(`${where}: no TCB level has a certificate ("Not available")`);
     const body: StoredPlatform = { qe_id: p.qe_id, pce_id: p.pce_id, enc_ppid: p.enc_ppid, platform_manifest: p.platform_manifest, fmspc: a.fmspc.toUpperCase(), ca: a.ca, simulated, pckcerts: a.raw };
-    const rec: CollateralRecord = { key: pckKey(p.pce_id, p.qe_id), body: new TextEncoder().encode(JSON.stringify(body)), issuerChain: a.issuerChain, fetchedAt: this.options.now(), nextUpdate: null };
-    await this.store.putCollateral(rec);
-    return rec;
+    return { key: pckKey(p.pce_id, p.qe_id), body: new TextEncoder().encode(JSON.stringify(body)), issuerChain: a.issuerChain, fetchedAt: this.options.now(), nextUpdate: null };
   }
 
   async putRegistration(p: PlatformId, status: 'new' | 'fetched'): Promise<void> {

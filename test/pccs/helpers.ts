@@ -3,10 +3,11 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createAttestationService, type AttestationService, type PccsOptions } from '../../src/attestation/index.js';
+import { createAttestationService, type AttestationService, type CollateralOptions, type PccsOptions } from '../../src/attestation/index.js';
 import { policyEngine } from '../../src/cli/service-runtime.js';
 import { createPlatform, type SimPlatform } from '../../src/sim/index.js';
 import { simulatedPcs } from '../../src/sim/pcs.js';
+import { toPem } from '../../src/lib/pem.js';
 import { freePort } from '../../src/lib/net.js';
 import { MemoryStore } from '../attestation/helpers/memory-store.js';
 import { testKeyProtector } from '../attestation/helpers/harness.js';
@@ -22,7 +23,8 @@ export const platform: SimPlatform = createPlatform({ seed: 'pccs-routes', issue
  * subscription key in `Ocp-Apim-Subscription-Key` (401 with an APIM JSON body when wrong or missing), 404 with
  * `Error-Code` / `Error-Message` for an encrypted PPID it does not know, and on success a JSON array of
  * `{tcb, tcbm, cert}` (cert URL-encoded PEM) with `Request-ID`, `SGX-PCK-Certificate-Issuer-Chain` (URL-encoded PEM),
- * `SGX-FMSPC` and `SGX-PCK-Certificate-CA-Type`. `calls` counts every request it receives.
+ * `SGX-FMSPC` and `SGX-PCK-Certificate-CA-Type`; and the platform's TCB Info, QE Identity and CRLs as PCS serves them
+ * (no key needed). `calls` counts every request it receives.
  */
 export async function startPcsPeer(p: SimPlatform = platform): Promise<{ url: string; calls: () => number; stop(): Promise<void> }> {
   const pcs = simulatedPcs(p);
@@ -34,6 +36,20 @@ export async function startPcsPeer(p: SimPlatform = platform): Promise<{ url: st
     const rid = (++n).toString(16).padStart(32, '0');
     const u = new URL(req.url ?? '/', 'http://x');
     res.setHeader('Request-ID', rid);
+    // The collateral routes need no subscription key (PCS v4); pckcerts does.
+    const chain = encodeURIComponent(p.collateral.tcbSigningChainPem);
+    const crlChain = encodeURIComponent(toPem(p.certificates.processorCa) + p.rootCertPem);
+    const files: Record<string, [Uint8Array, Record<string, string>]> = {
+      [`/sgx/certification/v4/tcb?fmspc=${p.expected.fmspc}`]: [p.collateral.tcbInfo, { 'TCB-Info-Issuer-Chain': chain, 'content-type': 'application/json' }],
+      '/sgx/certification/v4/qe/identity': [p.collateral.qeIdentity, { 'SGX-Enclave-Identity-Issuer-Chain': chain, 'content-type': 'application/json' }],
+      '/sgx/certification/v4/pckcrl?ca=processor&encoding=der': [p.collateral.pckProcessorCrl, { 'SGX-PCK-CRL-Issuer-Chain': crlChain, 'content-type': 'application/pkix-crl' }],
+      '/sgx/certification/v4/rootcacrl': [p.collateral.rootCaCrl, { 'content-type': 'application/pkix-crl' }],
+    };
+    const file = files[req.url ?? ''];
+    if (file) {
+      res.writeHead(200, file[1]).end(file[0]);
+      return;
+    }
     if (req.headers['ocp-apim-subscription-key'] !== API_KEY) {
       res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ statusCode: 401, message: 'Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.' }));
       return;
@@ -69,7 +85,7 @@ export async function startPcsPeer(p: SimPlatform = platform): Promise<{ url: st
 }
 
 /** The service (plain HTTP on 127.0.0.1) with the platform's TCB Info as its collateral and its root as trust anchor. */
-export async function startPccs(pccs: PccsOptions, o: { store?: MemoryStore } = {}): Promise<{ url: string; svc: AttestationService; store: MemoryStore; stop(): Promise<void> }> {
+export async function startPccs(pccs: PccsOptions, o: { store?: MemoryStore; collateral?: CollateralOptions; now?: () => number } = {}): Promise<{ url: string; svc: AttestationService; store: MemoryStore; stop(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'confkube-pccs-'));
   for (const f of platform.collateralFiles()) writeFileSync(join(dir, f.name), f.data);
   const store = o.store ?? new MemoryStore();
@@ -77,8 +93,8 @@ export async function startPccs(pccs: PccsOptions, o: { store?: MemoryStore } = 
   const url = `http://127.0.0.1:${port}`;
   const svc = await createAttestationService({
     baseUrl: url, store, engine: policyEngine, keyProtector: testKeyProtector,
-    collateral: { directory: dir, intelAnchors: [platform.rootCertDer] },
-    verifyAt: () => platform.expected.verificationTime.getTime(),
+    collateral: o.collateral ?? { directory: dir, intelAnchors: [platform.rootCertDer] },
+    verifyAt: o.now ?? (() => platform.expected.verificationTime.getTime()),
     adminTokens: [ADMIN], policyPollMs: 0, warn: () => undefined, pccs,
   });
   await svc.app.listen({ host: '127.0.0.1', port });

@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import { UsageError, printJson, readInputFile } from '../util.js';
 import { pemDecode } from '../../lib/pem.js';
@@ -20,7 +20,7 @@ function memoryStore(): CollateralStore {
 
 function apiKeyFrom(o: { apiKey?: string; apiKeyFile?: string }): string | undefined {
   if (o.apiKey) process.stderr.write('confkube: WARNING: --api-key puts the key in the process list (/proc/PID/cmdline); prefer --api-key-file or CONFKUBE_PCS_API_KEY\n');
-  return o.apiKey ?? (o.apiKeyFile ? readFileSync(o.apiKeyFile, 'utf8').trim() : process.env.CONFKUBE_PCS_API_KEY || undefined);
+  return o.apiKey ?? (o.apiKeyFile ? Buffer.from(readInputFile(o.apiKeyFile, 'API key file')).toString('utf8').trim() : process.env.CONFKUBE_PCS_API_KEY || undefined);
 }
 
 function anchorsFrom(path: string | undefined): Uint8Array[] | undefined {
@@ -61,7 +61,7 @@ export function register(program: Command): void {
       const { fetchPcsCollateral } = await import('../../attestation/pcs-client.js');
       const file = parseCacheInput(Buffer.from(readInputFile(input, 'platform list')).toString('utf8'), input);
       if (file.platforms.length === 0) throw new UsageError(`${input}: no platforms to fetch`);
-      const fetcher = fetchTrusting(o.ca ? readFileSync(o.ca) : undefined);
+      const fetcher = fetchTrusting(o.ca ? Buffer.from(readInputFile(o.ca, 'CA certificate')) : undefined);
       const source = new PcsSource(o.pcsUrl, apiKeyFrom(o), 30_000, fetcher);
       const store = memoryStore();
       const pck = await pckServiceOver(store, o.trustAnchor);

@@ -1,0 +1,72 @@
+// `confkube pccs fetch|import|export` for an air-gapped cluster: the PCKIDRetrievalTool CSV taken to a connected
+// machine, fetched from (a test peer replaying) Intel PCS, imported into the cluster's store, exported back.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { repoRoot, runCli } from '../helpers/cli.js';
+import { API_KEY, platform, startPcsPeer } from './helpers.js';
+import { createPlatform } from '../../src/sim/index.js';
+
+function runCliAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
+  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
+}
+
+const csvLine = (r: typeof platform.registration): string => [r.enc_ppid, r.pce_id, r.cpu_svn, r.pce_svn, r.qe_id].join(',');
+
+test('pccs fetch on a connected machine, import in the cluster, export back; registrations listed for the next fetch', async () => {
+  const peer = await startPcsPeer();
+  const dir = mkdtempSync(join(tmpdir(), 'confkube-pccs-cli-'));
+  try {
+    const f = (n: string) => join(dir, n);
+    writeFileSync(f('pckid_retrieval.csv'), csvLine(platform.registration) + '\r\n');
+    writeFileSync(f('key'), API_KEY + '\n');
+    writeFileSync(f('wrong-key'), 'wrong\n');
+    writeFileSync(f('root.pem'), platform.rootCertPem);
+
+    const refused = await runCliAsync(['pccs', 'fetch', f('pckid_retrieval.csv'), '-o', f('cache.json'), '--pcs-url', peer.url, '--api-key-file', f('wrong-key'), '--trust-anchor', f('root.pem')]);
+    assert.equal(refused.status, 2);
+    assert.match(refused.stderr, /refused the API key/);
+    const fetched = await runCliAsync(['pccs', 'fetch', f('pckid_retrieval.csv'), '-o', f('cache.json'), '--pcs-url', peer.url, '--api-key-file', f('key'), '--trust-anchor', f('root.pem')]);
+    assert.equal(fetched.status, 0, fetched.stderr);
+    const cache = JSON.parse(readFileSync(f('cache.json'), 'utf8'));
+    assert.equal(cache.pck_certs.length, 1);
+    assert.deepEqual(cache.collateral.map((c: { key: string }) => c.key).sort(), ['pckcrl:processor', 'qe', 'rootcacrl', `tcb:${platform.expected.fmspc}`]);
+    await peer.stop();
+
+    const store = `sqlite:${f('store.db')}`;
+    // Without the trust anchor the simulated PCK certificates are refused (they do not chain to Intel's root).
+    const untrusted = runCli(['pccs', 'import', f('cache.json'), '--store', store]);
+    assert.equal(untrusted.status, 2);
+    assert.match(untrusted.stderr, /ERR_PCCS_FILE: .*trust anchor/);
+    const imported = runCli(['pccs', 'import', f('cache.json'), '--store', store, '--trust-anchor', f('root.pem'), '--json']);
+    assert.equal(imported.status, 0, imported.stderr);
+    assert.deepEqual(JSON.parse(imported.stdout), { platforms: 0, pckCerts: 1, collateral: 4 });
+
+    // A new node's CSV: registrations only, listed by export as what the next fetch needs.
+    const next = createPlatform({ seed: 'next node' }).registration;
+    writeFileSync(f('new.csv'), csvLine(next) + '\n');
+    assert.equal(runCli(['pccs', 'import', f('new.csv'), '--store', store]).status, 0);
+    const exported = runCli(['pccs', 'export', '--store', store]);
+    assert.equal(exported.status, 0, exported.stderr);
+    const out = JSON.parse(exported.stdout);
+    assert.deepEqual(out.platforms, [next]);
+    assert.deepEqual(out.pck_certs, cache.pck_certs, 'the PCS answer kept byte for byte');
+    assert.deepEqual(out.collateral.map((c: { body: string }) => c.body).sort(), cache.collateral.map((c: { body: string }) => c.body).sort());
+
+    writeFileSync(f('bad.csv'), 'abc,0000\n');
+    const bad = runCli(['pccs', 'import', f('bad.csv'), '--store', store]);
+    assert.equal(bad.status, 2);
+    assert.match(bad.stderr, /bad\.csv line 1: expected 5 or 6 comma-separated fields/);
+  } finally {
+    await peer.stop().catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
