@@ -24,9 +24,9 @@ function compare(a: readonly number[], aPce: number, b: readonly number[], bPce:
 }
 
 /**
- * Intel's PCK certificate selection (PCKCertSelection library, as Intel's PCCS runs it; docs/pccs.md §PCK
- * certificate selection): the certificates are put in one bucket per TCB Info level (the first level, highest
- * first, that the certificate's TCB is ≥ to; one more bucket for none), each bucket highest TCB first; the
+ * Intel's PCK certificate selection, as Intel's PCCS runs it (docs/pccs.md §PCK certificate selection): the
+ * certificates are put in one bucket per TCB Info level (the first level, highest first, that the certificate's
+ * TCB is ≥ to; one more bucket for none), each bucket highest TCB first; the
  * answer is the first certificate, bucket by bucket, whose TCB the platform's raw TCB is ≥ to. The candidates
  * must share the TCB Info's FMSPC and PCE-ID and one PPID (Intel refuses the set otherwise). Returns the index
  * of the chosen certificate, or -1 when the raw TCB is below every one.

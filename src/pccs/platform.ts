@@ -35,8 +35,8 @@ export function hexParam(v: unknown, name: string, digits: number, o: { optional
   return v.toUpperCase();
 }
 
-/** A platform manifest is bounded (Intel's are a few KiB; 64 KiB hex is generous). */
-export const MANIFEST_MAX_HEX = 65536;
+/** PCS v4 bounds a platform manifest at 112884 hex digits (pattern `[0-9a-fA-F]{16862,112884}`). */
+export const MANIFEST_MAX_HEX = 112884;
 
 /** The registration body of POST /platforms, checked as Intel's PCCS schema does (PLATFORM_REG_SCHEMA). */
 export function parsePlatform(body: unknown, where = 'platform'): PlatformId {

@@ -20,8 +20,9 @@ export const platform: SimPlatform = createPlatform({ seed: 'pccs-routes', issue
 
 /**
  * Replays Intel PCS v4 `GET /sgx/certification/v4/pckcerts` as Intel's API documentation describes it: the
- * subscription key in `Ocp-Apim-Subscription-Key` (401 with an APIM JSON body when wrong or missing), 404 with
- * `Error-Code` / `Error-Message` for an encrypted PPID it does not know, and on success a JSON array of
+ * subscription key in `Ocp-Apim-Subscription-Key` (401, `Request-ID` only, when wrong or missing), 400 with `Error-Code`
+ * and `Error-Message` for malformed parameters, 404 (`Request-ID` only) for an encrypted PPID it does not know, and on
+ * success a JSON array of
  * `{tcb, tcbm, cert}` (cert URL-encoded PEM) with `Request-ID`, `SGX-PCK-Certificate-Issuer-Chain` (URL-encoded PEM),
  * `SGX-FMSPC` and `SGX-PCK-Certificate-CA-Type`; and the platform's TCB Info, QE Identity and CRLs as PCS serves them
  * (no key needed). `calls` counts every request it receives.
@@ -51,7 +52,7 @@ export async function startPcsPeer(p: SimPlatform = platform): Promise<{ url: st
       return;
     }
     if (req.headers['ocp-apim-subscription-key'] !== API_KEY) {
-      res.writeHead(401, { 'content-type': 'application/json' }).end(JSON.stringify({ statusCode: 401, message: 'Access denied due to invalid subscription key. Make sure to provide a valid key for an active subscription.' }));
+      res.writeHead(401).end();
       return;
     }
     if (req.method !== 'GET' || u.pathname !== '/sgx/certification/v4/pckcerts') {
@@ -65,7 +66,7 @@ export async function startPcsPeer(p: SimPlatform = platform): Promise<{ url: st
       return;
     }
     if (enc.toUpperCase() !== p.registration.enc_ppid) {
-      res.writeHead(404, { 'Error-Code': 'PckCertificatesNotFound', 'Error-Message': 'No PCK certificates found for the platform' }).end();
+      res.writeHead(404).end();
       return;
     }
     res.writeHead(200, {
