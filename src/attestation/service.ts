@@ -256,6 +256,8 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
       throw e;
     });
     for (const r of records) {
+      // PCK certificates are per platform and never expire by date: counted by the PCK routes instead (routes/pck.ts).
+      if (r.key.startsWith('pck')) continue;
       metrics.collateralAge.set({ key: r.key }, (now() - r.fetchedAt) / 1000);
       if (r.nextUpdate !== null) metrics.collateralNextUpdate.set({ key: r.key }, (r.nextUpdate - now()) / 1000);
     }

@@ -62,6 +62,10 @@ test('LAZY: a miss is fetched from PCS with the API key and cached; afterwards t
     for (const e of list) assert.equal(e.tcb.sgxtcbcomp01svn, parsePckExtensions(pemDecode(decodeURIComponent(e.cert))[0]).tcbComponents[0]);
     const byEnc = await fetch(`${svc.url}/sgx/certification/v4/pckcerts?encrypted_ppid=${reg.enc_ppid}&pceid=${reg.pce_id}`);
     assert.equal(byEnc.status, 200);
+    const metrics = await (await fetch(`${svc.url}/metrics`)).text();
+    assert.match(metrics, /confkube_pck_requests_total\{route="pckcert",status="200"\} 5/);
+    assert.match(metrics, /confkube_pck_requests_total\{route="pckcert",status="404"\} 2/);
+    assert.doesNotMatch(metrics, /key="pck:/, 'PCK records are not collateral gauges');
   } finally {
     await svc.stop();
     await peer.stop().catch(() => undefined);

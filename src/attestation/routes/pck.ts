@@ -1,4 +1,5 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { Counter } from 'prom-client';
 import type { ServiceContext } from '../context.js';
 import { requireJson } from './content-type.js';
 import type { PckCertAnswer, PckService } from '../../pccs/pck-service.js';
@@ -29,6 +30,11 @@ function sendPckCert(req: FastifyRequest, reply: FastifyReply, a: PckCertAnswer)
  * Intel's PCS documents them; errors in the service's error body.
  */
 export function pckRoutes(app: FastifyInstance, ctx: ServiceContext, pck: PckService): void {
+  const answers = new Counter({ name: 'confkube_pck_requests_total', help: 'PCK certificate requests (GET/POST pckcert, pckcerts, platforms) by route and HTTP status', labelNames: ['route', 'status'], registers: [ctx.metrics.registry] });
+  app.addHook('onResponse', async (req, reply) => {
+    const route = req.routeOptions.url;
+    if (route === `${v4}/pckcert` || route === `${v4}/pckcerts` || (route === `${v4}/platforms` && req.method === 'POST')) answers.inc({ route: route.slice(v4.length + 1), status: String(reply.statusCode) });
+  });
   app.get<{ Querystring: Record<string, string> }>(`${v4}/pckcert`, { schema: { querystring: anyQuery } }, async (req, reply) => {
     const q = req.query;
     const a = await pck.pckCert({

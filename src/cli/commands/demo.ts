@@ -93,6 +93,9 @@ async function demo(o: { dataDir: string; port: string; exitAfterStart?: boolean
   out.write(`  ${self} attest ${at('quote.bin')} --url ${baseUrl} --ca ${at('tls.crt')} --runtime-json ${at('runtime-data.json')}\n\n`);
   out.write(`or with curl:\n`);
   out.write(`  curl --cacert ${at('tls.crt')} -H 'content-type: application/json' --data @${at('attest-request.json')} '${baseUrl}/attest/SgxEnclave?api-version=2022-08-01'\n\n`);
+  const r = simPcs.registration;
+  out.write(`The simulated platform's PCK certificate, as Intel's quote provider library asks for it (docs/pccs.md):\n`);
+  out.write(`  curl --cacert ${at('tls.crt')} '${baseUrl}/sgx/certification/v4/pckcert?encrypted_ppid=${r.enc_ppid}&cpusvn=${r.cpu_svn}&pcesvn=${r.pce_svn}&pceid=${r.pce_id}&qeid=${r.qe_id}'\n\n`);
   out.write(`Signing keys: ${baseUrl}/certs   OpenID: ${baseUrl}/.well-known/openid-configuration   metrics: ${baseUrl}/metrics\n`);
   out.write(`Azure SDKs: NODE_EXTRA_CA_CERTS=${at('tls.crt')} with endpoint ${baseUrl}. Stop with Ctrl-C.\n`);
   const stop = (): void => {
