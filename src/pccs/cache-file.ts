@@ -2,7 +2,7 @@ import { ConfkubeError } from '../lib/errors.js';
 import type { CollateralRecord } from '../attestation/deps.js';
 import { isConfkubeError } from '../lib/errors.js';
 import { parsePlatform, type PlatformId } from './platform.js';
-import type { PckService } from './pck-service.js';
+import type { PckService, StoredPlatform } from './pck-service.js';
 
 /**
  * A PCCS cache file (docs/pccs.md §Air-gapped clusters): what `confkube pccs export` writes and `pccs import`
@@ -13,16 +13,7 @@ import type { PckService } from './pck-service.js';
 export interface PccsCacheFile {
   format: typeof CACHE_FORMAT;
   platforms: PlatformId[];
-  pck_certs: {
-    qe_id: string;
-    pce_id: string;
-    enc_ppid: string;
-    platform_manifest: string;
-    fmspc: string;
-    ca: 'processor' | 'platform';
-    issuer_chain: string;
-    pckcerts: string;
-  }[];
+  pck_certs: (Omit<StoredPlatform, 'simulated'> & { issuer_chain: string })[];
   collateral: { key: string; body: string; issuer_chain: string | null; fetched_at: number; next_update: number | null }[];
 }
 

@@ -2,22 +2,13 @@
 // machine, fetched from (a test peer replaying) Intel PCS, imported into the cluster's store, exported back.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot, runCli } from '../helpers/cli.js';
-import { API_KEY, platform, startPcsPeer } from './helpers.js';
+import { runCli } from '../helpers/cli.js';
+import { API_KEY, platform, runCliAsync, startPcsPeer } from './helpers.js';
 import { createPlatform } from '../../src/sim/index.js';
 
-function runCliAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
-}
 
 const csvLine = (r: typeof platform.registration): string => [r.enc_ppid, r.pce_id, r.cpu_svn, r.pce_svn, r.qe_id].join(',');
 

@@ -3,7 +3,6 @@
 // of the same quotes with nothing but the collateral the service serves (--pccs-url).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,7 +12,8 @@ import { parsePckExtensions } from '../../src/sgx/pck.js';
 import { toHex } from '../../src/lib/bytes.js';
 import { openStore } from '../../src/store/index.js';
 import { request, startService } from '../attestation/helpers/harness.js';
-import { repoRoot, runCli } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
+import { runCliAsync } from './helpers.js';
 
 const DCAP = fileURLToPath(new URL('../fixtures/dcap/', import.meta.url));
 
@@ -22,15 +22,6 @@ const CASES = [
   { quote: 'quotes/zkdcap_v3.bin', collateral: 'collateral/zkdcap_2025-01', at: 1737458686, ca: 'processor', status: 'SWHardeningNeeded' },
 ] as const;
 
-/** The CLI in a child process, awaited without blocking this event loop (the service under test answers from it). */
-function runCliAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
-}
 
 for (const c of CASES) {
   test(`${c.quote}: its PCK certificate imported, served back byte for byte; quote verify with the service's collateral only`, async () => {
