@@ -48,7 +48,7 @@ export interface PckServiceOptions {
   /** Roots the PCK certificates of real platforms must chain to (default: the service's Intel anchors). */
   intelAnchors: Uint8Array[];
   now: () => number;
-  /** Fetches TCB Info (and the rest of the collateral) for an FMSPC into the store; LAZY and REQ only. */
+  /** Fetches TCB Info (and the rest of the collateral) for a cached platform's FMSPC into the store; LAZY and REQ only. */
   fetchCollateral?: (fmspc: string) => Promise<void>;
   /** An upstream failure for a platform is remembered this long before it is asked again (default 60 s). */
   negativeTtlMs?: number;
@@ -65,6 +65,7 @@ const utf8 = new TextDecoder();
  */
 export class PckService {
   private readonly inflight = new Map<string, Promise<CollateralRecord>>();
+  private readonly collateralFetches = new Map<string, Promise<void>>();
   private readonly failures: LRUCache<string, AttestationError>;
   private readonly parsed = new LRUCache<string, { entries: PckCertEntry[]; ext: PckExtensions[] }>({ max: 1024 });
   private readonly tcbInfos = new LRUCache<string, TcbInfo>({ max: 256 });
@@ -122,7 +123,12 @@ export class PckService {
   /** GET /pckcerts: every TCB level's certificate of a cached platform, by QE-ID or by its encrypted PPID. */
   async pckCerts(q: { qe_id: string; pce_id: string; enc_ppid: string }): Promise<{ platform: StoredPlatform; issuerChain: string }> {
     let rec = q.qe_id ? await this.store.getCollateral(pckKey(q.pce_id, q.qe_id)) : null;
-    if (!rec && q.enc_ppid) rec = (await this.records()).find((r) => this.platformOf(r).enc_ppid === q.enc_ppid && this.platformOf(r).pce_id === q.pce_id) ?? null;
+    if (!rec && q.enc_ppid) {
+      rec = (await this.records()).find((r) => {
+        const p = this.platformOf(r);
+        return p.enc_ppid === q.enc_ppid && p.pce_id === q.pce_id;
+      }) ?? null;
+    }
     if (!rec && q.qe_id && q.enc_ppid && this.mode === 'LAZY') {
       const p = { ...q, cpu_svn: '', pce_svn: '', platform_manifest: '' };
       const source = this.sourceFor(p);
@@ -212,7 +218,6 @@ export class PckService {
           const simulated = source === this.options.simulated?.source;
           const answer = await source.pckCerts(p);
           const rec = await this.put(p, answer, simulated);
-          if (!simulated && this.options.fetchCollateral && !(await this.store.getCollateral(`tcb:${answer.fmspc.toLowerCase()}`))) await this.options.fetchCollateral(answer.fmspc.toLowerCase());
           this.failures.delete(key);
           return rec;
         } catch (e) {
@@ -231,7 +236,13 @@ export class PckService {
   }
 
   private async tcbInfo(fmspc: string, simulated: boolean): Promise<TcbInfo> {
-    const rec = await this.store.getCollateral(`${simulated ? 'sim/' : ''}tcb:${fmspc}`);
+    const key = `${simulated ? 'sim/' : ''}tcb:${fmspc}`;
+    let rec = await this.store.getCollateral(key);
+    if (!rec && !simulated && this.mode !== 'OFFLINE' && this.options.fetchCollateral) {
+      // Only for the FMSPC of a platform already cached (its certificates chained to a trust anchor).
+      await this.fetchOnce(key, () => this.options.fetchCollateral!(fmspc));
+      rec = await this.store.getCollateral(key);
+    }
     if (!rec) throw notFound(`no TCB Info for FMSPC ${fmspc}: PCK certificate selection needs it (${this.mode === 'OFFLINE' ? 'import it with the PCK certificates' : 'the upstream did not provide it'})`);
     const id = `${rec.key}@${rec.fetchedAt}`;
     let info = this.tcbInfos.get(id);
@@ -240,6 +251,24 @@ export class PckService {
       this.tcbInfos.set(id, info);
     }
     return info;
+  }
+
+  /** One exchange per key at a time; a failure is a 503 remembered for negativeTtlMs. */
+  private async fetchOnce(key: string, run: () => Promise<void>): Promise<void> {
+    const failed = this.failures.get(key);
+    if (failed) throw failed;
+    let running = this.collateralFetches.get(key);
+    if (!running) {
+      running = run()
+        .catch((e: unknown) => {
+          const err = e instanceof AttestationError ? e : new AttestationError(503, 'UpstreamUnavailable', `TCB Info upstream: ${(e as Error).message}`, 'ERR_PCCS_UPSTREAM_UNAVAILABLE');
+          this.failures.set(key, err);
+          throw err;
+        })
+        .finally(() => this.collateralFetches.delete(key));
+      this.collateralFetches.set(key, running);
+    }
+    await running;
   }
 
   private async select(rec: CollateralRecord, raw: { cpuSvn: Uint8Array; pceSvn: number }): Promise<PckCertAnswer> {

@@ -8,6 +8,7 @@ import { pemDecode, toPem } from '../../src/lib/pem.js';
 import { toHex } from '../../src/lib/bytes.js';
 import { SIM_TCB_LEVELS } from '../../src/sim/index.js';
 import { ADMIN, API_KEY, pckcertQuery, platform, startPccs, startPcsPeer } from './helpers.js';
+import { freePort } from '../../src/lib/net.js';
 
 const reg = platform.registration;
 const cpusvnOf = (c0: number): string => toHex(Uint8Array.from([c0, ...SIM_TCB_LEVELS[0].components.slice(1)])).toUpperCase();
@@ -90,6 +91,10 @@ test('unknown platform: 404 from PCS is a clean 404; a refused API key is a 502 
     const kb = await k.json();
     assert.equal(kb.error.code, 'UpstreamUnauthorized');
     assert.match(kb.error.message, /API key/);
+    // Remembered for a while: a refused key does not turn every request into an upstream call.
+    const before = peer.calls();
+    assert.equal((await fetch(bad.url + pckcertQuery(reg))).status, 502);
+    assert.equal(peer.calls(), before);
 
     for (const q of [
       pckcertQuery(reg, 'zz'.repeat(16)),
@@ -160,5 +165,37 @@ test('REQ: a miss is a 404 without calling out; registration fetches; then the c
   } finally {
     await svc.stop();
     await peer.stop();
+  }
+});
+
+test('LAZY with no collateral of the FMSPC: the TCB Info for selection comes from the same upstream, once', async () => {
+  const peer = await startPcsPeer();
+  const svc = await startPccs({ mode: 'LAZY', upstream: peer.url, apiKey: API_KEY }, { collateral: { intelAnchors: [platform.rootCertDer] } });
+  try {
+    assert.equal(await svc.store.getCollateral(`tcb:${platform.expected.fmspc}`), null);
+    await checkPckAnswer(await fetch(svc.url + pckcertQuery(reg)), 17);
+    const rec = await svc.store.getCollateral(`tcb:${platform.expected.fmspc}`);
+    assert.ok(rec);
+    assert.deepEqual(Buffer.from(rec.body), Buffer.from(platform.collateral.tcbInfo));
+    const calls = peer.calls();
+    await peer.stop();
+    await checkPckAnswer(await fetch(svc.url + pckcertQuery(reg, cpusvnOf(15))), 15);
+    assert.equal(peer.calls(), calls);
+  } finally {
+    await svc.stop();
+    await peer.stop().catch(() => undefined);
+  }
+});
+
+test('PCS unreachable: 503 with Retry-After, never a 500', async () => {
+  const closed = await freePort();
+  const svc = await startPccs({ mode: 'LAZY', upstream: `http://127.0.0.1:${closed}`, apiKey: API_KEY });
+  try {
+    const r = await fetch(svc.url + pckcertQuery(reg));
+    assert.equal(r.status, 503);
+    assert.equal(r.headers.get('retry-after'), '60');
+    assert.equal((await r.json()).error.code, 'UpstreamUnavailable');
+  } finally {
+    await svc.stop();
   }
 });
