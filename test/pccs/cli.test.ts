@@ -61,3 +61,13 @@ test('pccs fetch on a connected machine, import in the cluster, export back; reg
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('serve: a bad --pccs-mode, or LAZY/REQ with no upstream, is a usage error', () => {
+  const dir = 'test/fixtures/attestation/collateral/automata_2025-08';
+  const bogus = runCli(['serve', '--collateral', dir, '--pccs-mode', 'EAGER']);
+  assert.equal(bogus.status, 2);
+  assert.match(bogus.stderr, /--pccs-mode: expected LAZY, REQ or OFFLINE, got "EAGER"/);
+  const lazy = runCli(['serve', '--collateral', dir, '--pccs-mode', 'lazy']);
+  assert.equal(lazy.status, 2);
+  assert.match(lazy.stderr, /--pccs-mode LAZY needs --pcs-url/);
+});
