@@ -138,6 +138,39 @@ export class PckService {
     return { platform: this.platformOf(rec), issuerChain: rec.issuerChain ?? '' };
   }
 
+  /**
+   * Fetch every cached real platform again (Intel PCCS `refresh?type=certs`): after a TCB recovery PCS issues
+   * certificates for new TCB levels. Restricted to platforms of `fmspcs` when given; never in OFFLINE mode.
+   */
+  async refreshCertificates(fmspcs?: string[]): Promise<{ refreshed: number; failed: { qe_id: string; error: string }[] }> {
+    const upstream = this.options.upstream;
+    if (this.mode === 'OFFLINE' || !upstream) throw invalid(`refresh: the service is in ${this.mode} mode${upstream ? '' : ' with no upstream'}; import a new cache file instead`);
+    const want = fmspcs?.map((f) => f.toUpperCase());
+    let refreshed = 0;
+    const failed: { qe_id: string; error: string }[] = [];
+    for (const r of await this.records()) {
+      const p = this.platformOf(r);
+      if (p.simulated || (want && !want.includes(p.fmspc)) || (!p.enc_ppid && !p.platform_manifest)) continue;
+      try {
+        await this.fetch(p, upstream, true);
+        refreshed++;
+      } catch (e) {
+        if (!(e instanceof AttestationError)) throw e;
+        failed.push({ qe_id: p.qe_id, error: e.message });
+      }
+    }
+    return { refreshed, failed };
+  }
+
+  /** Fetch the TCB Info, QE Identity and CRLs of these FMSPCs again from the PCK upstream (Intel PCCS `refresh`). */
+  async refreshCollateral(fmspcs: string[]): Promise<{ refreshed: number; failed: { fmspc: string; error: string }[] }> {
+    const fetchCollateral = this.options.fetchCollateral;
+    if (this.mode === 'OFFLINE' || !fetchCollateral) throw invalid(`refresh: the service is in ${this.mode} mode${fetchCollateral ? '' : ' with no upstream'}; import a new cache file instead`);
+    const failed: { fmspc: string; error: string }[] = [];
+    for (const f of fmspcs) await fetchCollateral(f).catch((e: Error) => failed.push({ fmspc: f, error: e.message }));
+    return { refreshed: fmspcs.length - failed.length, failed };
+  }
+
   /** Platforms registered and not yet fetched (OFFLINE, or REQ after a failed fetch): what `pccs export` lists. */
   async registrations(): Promise<PlatformId[]> {
     const out: PlatformId[] = [];

@@ -142,6 +142,7 @@ test('OFFLINE never calls out: registrations queue for export; an import serves 
     const forged = { ...file, pck_certs: [{ ...file.pck_certs[0], qe_id: 'EE'.repeat(16), issuer_chain: platform.pckChainPem.split('-----END CERTIFICATE-----')[0] + '-----END CERTIFICATE-----\n' }] };
     const refused = await fetch(`${svc.url}/sgx/certification/v4/platformcollateral`, { method: 'PUT', headers: { ...auth, 'content-type': 'application/json' }, body: JSON.stringify(forged) });
     assert.equal(refused.status, 400);
+    assert.equal((await fetch(`${svc.url}/sgx/certification/v4/refresh?type=certs`, { method: 'POST', headers: auth })).status, 400);
     assert.equal(peer.calls(), 0);
   } finally {
     await svc.stop();
@@ -162,6 +163,17 @@ test('REQ: a miss is a 404 without calling out; registration fetches; then the c
     // Registering again is a cache hit.
     await fetch(`${svc.url}/sgx/certification/v4/platforms`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(reg) });
     assert.equal(peer.calls(), 1);
+    // Admin refresh, as Intel PCCS's: the platforms' certificates, then the FMSPCs' collateral, again from PCS.
+    const auth = { authorization: `Bearer ${ADMIN}` };
+    assert.equal((await fetch(`${svc.url}/sgx/certification/v4/refresh?type=certs`, { method: 'POST' })).status, 401);
+    const certs = await fetch(`${svc.url}/sgx/certification/v4/refresh?type=certs&fmspc=${platform.expected.fmspc}`, { method: 'POST', headers: auth });
+    assert.deepEqual(await certs.json(), { refreshed: 1, failed: [] });
+    assert.equal(peer.calls(), 2);
+    const none = await fetch(`${svc.url}/sgx/certification/v4/refresh?type=certs&fmspc=00906ed50000`, { headers: auth });
+    assert.deepEqual(await none.json(), { refreshed: 0, failed: [] });
+    const collateral = await fetch(`${svc.url}/sgx/certification/v4/refresh`, { method: 'POST', headers: auth });
+    assert.deepEqual(await collateral.json(), { refreshed: 1, failed: [] });
+    assert.ok(peer.calls() > 2);
   } finally {
     await svc.stop();
     await peer.stop();

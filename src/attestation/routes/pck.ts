@@ -89,6 +89,17 @@ export function pckRoutes(app: FastifyInstance, ctx: ServiceContext, pck: PckSer
     ctx.admin.check(req);
     return exportCache(pck, ctx.store);
   });
+  // Intel PCCS `refresh`: `type=certs` fetches the cached platforms' PCK certificates again (optionally of some
+  // FMSPCs, comma-separated); otherwise the cached FMSPCs' TCB Info, QE Identity and CRLs.
+  const refresh = async (req: FastifyRequest<{ Querystring: Record<string, string> }>) => {
+    ctx.admin.check(req);
+    const fmspcs = req.query.fmspc ? req.query.fmspc.split(',').map((f, i) => hexParam(f, `fmspc ${i + 1}`, 12)) : undefined;
+    if (req.query.type === 'certs') return pck.refreshCertificates(fmspcs);
+    const stored = (await ctx.store.listCollateral()).filter((r) => r.key.startsWith('tcb:')).map((r) => r.key.slice(4));
+    return pck.refreshCollateral(fmspcs ? stored.filter((f) => fmspcs.includes(f.toUpperCase())) : stored);
+  };
+  app.get<{ Querystring: Record<string, string> }>(`${v4}/refresh`, { schema: { querystring: anyQuery } }, refresh);
+  app.post<{ Querystring: Record<string, string> }>(`${v4}/refresh`, { schema: { querystring: anyQuery } }, refresh);
   app.put<{ Body: unknown }>(`${v4}/platformcollateral`, { preValidation: requireJson, bodyLimit: 64 * 1024 * 1024 }, async (req) => {
     ctx.admin.check(req);
     try {
