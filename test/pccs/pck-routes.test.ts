@@ -211,3 +211,22 @@ test('PCS unreachable: 503 with Retry-After, never a 500', async () => {
     await svc.stop();
   }
 });
+
+test('the platform-manifest form (POST /pckcert) serves a platform cached with that manifest', async () => {
+  const svc = await startPccs({ mode: 'OFFLINE' });
+  try {
+    const manifest = 'AB'.repeat(8431);
+    const a = await (await import('../../src/sim/pcs.js')).simulatedPcs(platform).pckCerts(reg);
+    const file = { format: 'confkube-pccs-cache/v1', platforms: [], collateral: [], pck_certs: [{ qe_id: reg.qe_id, pce_id: reg.pce_id, enc_ppid: reg.enc_ppid, platform_manifest: manifest, fmspc: a.fmspc, ca: a.ca, issuer_chain: a.issuerChain, pckcerts: a.raw }] };
+    const put = await fetch(`${svc.url}/sgx/certification/v4/platformcollateral`, { method: 'PUT', headers: { authorization: `Bearer ${ADMIN}`, 'content-type': 'application/json' }, body: JSON.stringify(file) });
+    assert.equal(put.status, 200, await put.clone().text());
+    const post = (platformManifest: string) => fetch(`${svc.url}/sgx/certification/v4/pckcert`, {
+      method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ platformManifest, cpusvn: cpusvnOf(16), pcesvn: reg.pce_svn, pceid: reg.pce_id }),
+    });
+    await checkPckAnswer(await post(manifest.toLowerCase()), 16);
+    assert.equal((await post('CD'.repeat(8431))).status, 404);
+    assert.equal((await post('XYZ')).status, 400);
+  } finally {
+    await svc.stop();
+  }
+});
