@@ -5,9 +5,12 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { runCli } from '../helpers/cli.js';
+import { repoRoot, runCli } from '../helpers/cli.js';
 import { API_KEY, platform, runCliAsync, startPcsPeer } from './helpers.js';
-import { createPlatform } from '../../src/sim/index.js';
+import { createPlatform, loadPlatform } from '../../src/sim/index.js';
+import { spawn } from 'node:child_process';
+import { freePort } from '../../src/lib/net.js';
+import { toPem } from '../../src/lib/pem.js';
 
 
 const csvLine = (r: typeof platform.registration): string => [r.enc_ppid, r.pce_id, r.cpu_svn, r.pce_svn, r.qe_id].join(',');
@@ -70,4 +73,35 @@ test('serve: a bad --pccs-mode, or LAZY/REQ with no upstream, is a usage error',
   const lazy = runCli(['serve', '--collateral', dir, '--pccs-mode', 'lazy']);
   assert.equal(lazy.status, 2);
   assert.match(lazy.stderr, /--pccs-mode LAZY needs --pcs-url/);
+});
+
+test('serve --simulation: the simulated platform registered at start; its PCK certificate is served, LAZY with a PCS that never hears of it', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'confkube-pccs-serve-'));
+  const peer = await startPcsPeer();
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--listen', `127.0.0.1:${port}`, '--store', `sqlite:${join(dir, 'store.db')}`,
+    '--simulation', join(dir, 'sim'), '--pccs-mode', 'LAZY', '--pcs-url', peer.url], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CONFKUBE_KEK: '07'.repeat(32), CONFKUBE_PCS_API_KEY: API_KEY } });
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  try {
+    let err = '';
+    child.stderr.on('data', (d) => (err += d));
+    await new Promise<void>((resolve, reject) => {
+      let out = '';
+      child.stdout.on('data', (d) => {
+        out += d;
+        if (out.includes('listening on')) resolve();
+      });
+      child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
+    });
+    const r = loadPlatform(join(dir, 'sim')).registration;
+    const res = await fetch(`http://127.0.0.1:${port}/sgx/certification/v4/pckcert?cpusvn=${r.cpu_svn}&pcesvn=${r.pce_svn}&pceid=${r.pce_id}&qeid=${r.qe_id}`);
+    assert.equal(res.status, 200, await res.clone().text());
+    assert.equal(await res.text(), toPem(loadPlatform(join(dir, 'sim')).certificates.pck));
+    assert.equal(peer.calls(), 0, 'the simulated platform never goes to PCS');
+  } finally {
+    child.kill('SIGTERM');
+    await exited;
+    await peer.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
