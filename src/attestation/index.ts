@@ -1,4 +1,4 @@
-export { createAttestationService, normaliseBaseUrl, SERVICE_VERSION, type ServiceOptions, type AttestationService } from './service.js';
+export { createAttestationService, normaliseBaseUrl, SERVICE_VERSION, type ServiceOptions, type AttestationService, type PccsOptions } from './service.js';
 export { Attester, type AttestRequest, type AttestOutcome } from './attest.js';
 export { CollateralCache, recordsFromInput, readCollateralDirectory, type CollateralOptions, type CollateralSet } from './collateral-cache.js';
 export { fetchPcsCollateral } from './pcs-client.js';

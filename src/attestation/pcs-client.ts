@@ -17,12 +17,12 @@ export function jsonNextUpdate(body: Uint8Array, key: string): number | null {
  * CRLs and the root CA CRL, with their issuer-chain headers (URL-encoded PEM). Bodies are kept byte-exact.
  * The whole exchange is bounded by `timeoutMs`: a hanging upstream becomes a CollateralUnavailableError.
  */
-export async function fetchPcsCollateral(base: string, fmspc: string, now: number, timeoutMs = 10_000): Promise<CollateralRecord[]> {
+export async function fetchPcsCollateral(base: string, fmspc: string, now: number, timeoutMs = 10_000, fetcher: (url: string, init: RequestInit) => Promise<Response> = fetch): Promise<CollateralRecord[]> {
   const root = base.replace(/\/+$/, '');
   const signal = AbortSignal.timeout(timeoutMs);
   const get = async (path: string, chainHeader: string | null, optional = false): Promise<{ body: Uint8Array; chain: string | null } | null> => {
     try {
-      const res = await fetch(`${root}${path}`, { signal });
+      const res = await fetcher(`${root}${path}`, { signal });
       if (!res.ok) {
         await res.body?.cancel();
         if (optional) return null;

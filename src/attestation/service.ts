@@ -19,6 +19,11 @@ import { attestRoutes } from './routes/attest.js';
 import { certificateRoutes } from './routes/certificates.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { pccsRoutes } from './routes/pccs.js';
+import { pckRoutes } from './routes/pck.js';
+import { PckService, type PccsMode } from '../pccs/pck-service.js';
+import { PcsSource, type PckSource } from '../pccs/pcs-source.js';
+import { fetchPcsCollateral } from './pcs-client.js';
+import { intelSgxRootCaDer } from '../dcap/intel-root.js';
 import { policyRoutes } from './routes/policies.js';
 import { KeyReleaseError, keyReleaseRoutes, type ReleasableKey } from '../keyrelease/index.js';
 import { defaultPoolOptions, PolicyPool, type PolicyPoolOptions } from './policy-pool.js';
@@ -78,11 +83,27 @@ export interface ServiceOptions {
   storeName?: string;
   /** Outage start and end lines, key retirements (default: stderr, like warn). */
   log?: (msg: string) => void;
+  /** PCK certificates for quote generation (docs/pccs.md). */
+  pccs?: PccsOptions;
+}
+
+export interface PccsOptions {
+  /** Default LAZY with an upstream, else OFFLINE. */
+  mode?: PccsMode;
+  /** Intel PCS v4 (https://api.trustedservices.intel.com) or a PCCS, asked on a miss (LAZY) or at registration (REQ). */
+  upstream?: string;
+  /** Sent as `Ocp-Apim-Subscription-Key`. */
+  apiKey?: string;
+  /** The simulated platform's PCS (src/sim/pcs.ts), in simulation mode. */
+  simulated?: PckSource;
+  upstreamTimeoutMs?: number;
 }
 
 export interface AttestationService {
   app: FastifyInstance;
   ctx: ServiceContext;
+  /** PCK certificates for quote generation (docs/pccs.md). */
+  pck: PckService;
   close(): Promise<void>;
 }
 
@@ -199,6 +220,21 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
   policyRoutes(app, ctx);
   certificateRoutes(app, ctx);
   pccsRoutes(app, ctx);
+  const pccs = o.pccs ?? {};
+  const pckUpstream = pccs.upstream ? new PcsSource(pccs.upstream, pccs.apiKey, pccs.upstreamTimeoutMs) : undefined;
+  const pck = new PckService(store, {
+    mode: pccs.mode ?? (pckUpstream ? 'LAZY' : 'OFFLINE'), now,
+    ...(pckUpstream ? { upstream: pckUpstream } : {}),
+    ...(pccs.simulated && o.collateral.simulated ? { simulated: { source: pccs.simulated, rootCertDer: o.collateral.simulated.rootCertDer } } : {}),
+    intelAnchors: o.collateral.intelAnchors ?? [intelSgxRootCaDer()],
+    ...(pccs.upstream ? {
+      fetchCollateral: async (fmspc: string) => {
+        for (const r of await fetchPcsCollateral(pccs.upstream!, fmspc, now(), pccs.upstreamTimeoutMs)) await store.putCollateral(r);
+        collateral.invalidate();
+      },
+    } : {}),
+  });
+  pckRoutes(app, ctx, pck);
   // Key release lives apart from attestation (docs/keyrelease.md §Decisions: Trustee keeps the key broker apart); it only reads tokens.
   keyReleaseRoutes(app, {
     baseUrl, now, jwks: () => keyring.jwks(),
@@ -220,6 +256,8 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
       throw e;
     });
     for (const r of records) {
+      // PCK certificates are per platform and never expire by date: counted by the PCK routes instead (routes/pck.ts).
+      if (r.key.startsWith('pck')) continue;
       metrics.collateralAge.set({ key: r.key }, (now() - r.fetchedAt) / 1000);
       if (r.nextUpdate !== null) metrics.collateralNextUpdate.set({ key: r.key }, (r.nextUpdate - now()) / 1000);
     }
@@ -229,7 +267,7 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
 
   await app.ready();
   return {
-    app, ctx,
+    app, ctx, pck,
     async close() {
       policies.stop();
       health.stop();

@@ -10,7 +10,7 @@ import { sgxExtension } from './pck-extension.js';
 import { qeIdentityBody } from './qe-identity.js';
 import { buildQuote, signQeReport } from './quote.js';
 import { encodeReportBody, type ReportFields } from './report.js';
-import { converge, levelFor, SIM_QE_LEVELS, SIM_QE_SVN_OUT_OF_DATE, SIM_QE_SVN_UP_TO_DATE, SIM_TCB_LEVELS, SIM_TCB_STATUSES } from './scenarios.js';
+import { converge, levelFor, type SimTcbLevel, SIM_QE_LEVELS, SIM_QE_SVN_OUT_OF_DATE, SIM_QE_SVN_UP_TO_DATE, SIM_TCB_LEVELS, SIM_TCB_STATUSES } from './scenarios.js';
 import { tcbInfoBody } from './tcb-info.js';
 
 /**
@@ -136,6 +136,20 @@ export interface SimPlatform {
   expected: SimExpected;
   /** The same platform (keys, certificates, root) with its collateral issued at `at` (default: the start of the current UTC day). */
   reissue(at?: Date): SimPlatform;
+  /** A PCK certificate for every TCB level of the simulated FMSPC (the platform's own is `certificates.pck`). */
+  pckCertificates(): SimPckCertificate[];
+  /**
+   * What the platform's quote provider library registers (POST /platforms): QE-ID, PCE-ID, raw CPUSVN and PCESVN
+   * (Base16, PCESVN little-endian) and an encrypted PPID derived from the seed (docs/sim.md §PCK certificates).
+   */
+  registration: { qe_id: string; pce_id: string; cpu_svn: string; pce_svn: string; enc_ppid: string; platform_manifest: string };
+}
+
+export interface SimPckCertificate {
+  level: SimTcbLevel;
+  /** CPUSVN ‖ PCESVN (little-endian), upper-case Base16, as PCS writes it. */
+  tcbm: string;
+  der: Uint8Array;
 }
 
 const DAY = 86_400_000;
@@ -246,30 +260,38 @@ export function createPlatform(opts: SimPlatformOptions = {}): SimPlatform {
   const cpuSvn = Uint8Array.from(level.components); // tcbType 0: CPUSVN bytes are the 16 components
   const fmspc = Uint8Array.from(Buffer.from(SIM_FMSPC, 'hex'));
   const pceId = Uint8Array.from(Buffer.from(SIM_PCE_ID, 'hex'));
-  const pckSerial = serial(seed, 'pck');
   const platformCaType = o.caType === 'platform';
-  const pck = buildCertificate({
-    serial: pckSerial,
-    issuer: platformCaType ? SIM_NAMES.platformCa : SIM_NAMES.processorCa,
-    issuerKey: platformCaType ? k.platformCa : k.processorCa,
-    subject: SIM_NAMES.pck,
-    subjectKey: k.pck,
-    notBefore: certFrom,
-    notAfter: addYears(base, 7),
-    crlDistributionPoint: pckCrlUrl(o.caType),
-    extra: [
-      sgxExtension({
-        ppid: derive(seed, 'ppid', 16),
-        tcbComponents: level.components,
-        pceSvn: level.pceSvn,
-        cpuSvn,
-        pceId,
-        fmspc,
-        sgxType: 0,
-        ...(platformCaType ? { platform: { instanceId: derive(seed, 'platform-instance-id', 16), dynamicPlatform: true, cachedKeys: true, smtEnabled: true } } : {}),
-      }),
-    ],
-  });
+  // One PCK certificate per TCB level, as Intel's PCS issues them (docs/sim.md §PCK certificates): the platform's own
+  // level keeps the key its QE report is signed with; the others have keys of their own.
+  const pckFor = (l: SimTcbLevel, label: string): { der: Uint8Array; serial: Uint8Array } => {
+    const pckSerial = serial(seed, label);
+    const der = buildCertificate({
+      serial: pckSerial,
+      issuer: platformCaType ? SIM_NAMES.platformCa : SIM_NAMES.processorCa,
+      issuerKey: platformCaType ? k.platformCa : k.processorCa,
+      subject: SIM_NAMES.pck,
+      subjectKey: label === 'pck' ? k.pck : key(label),
+      notBefore: certFrom,
+      notAfter: addYears(base, 7),
+      crlDistributionPoint: pckCrlUrl(o.caType),
+      extra: [
+        sgxExtension({
+          ppid: derive(seed, 'ppid', 16),
+          tcbComponents: l.components,
+          pceSvn: l.pceSvn,
+          cpuSvn: Uint8Array.from(l.components),
+          pceId,
+          fmspc,
+          sgxType: 0,
+          ...(platformCaType ? { platform: { instanceId: derive(seed, 'platform-instance-id', 16), dynamicPlatform: true, cachedKeys: true, smtEnabled: true } } : {}),
+        }),
+      ],
+    });
+    return { der, serial: pckSerial };
+  };
+  const { der: pck, serial: pckSerial } = pckFor(level, 'pck');
+  const tcbm = (l: SimTcbLevel): string => toHex(Uint8Array.of(...l.components, l.pceSvn & 0xff, l.pceSvn >> 8)).toUpperCase();
+  const pckCertificates = (): SimPckCertificate[] => SIM_TCB_LEVELS.map((l) => ({ level: l, tcbm: tcbm(l), der: l === level ? pck : pckFor(l, `pck:${tcbm(l)}`).der }));
 
   // Collateral windows (QvE earliest expiration, docs/sim.md §Collateral windows): valid from collateralIssuedAt for 30
   // days (as PCS TCB Info), expired the day before, or first valid two days after.
@@ -327,7 +349,8 @@ export function createPlatform(opts: SimPlatformOptions = {}): SimPlatform {
   });
   const qe = signQeReport(qeReportBody, k.attestation, QE_AUTH_DATA, k.pck);
   const userData = new Uint8Array(20);
-  userData.set(derive(seed, 'qe-id', 16), 0);
+  const qeId = derive(seed, 'qe-id', 16);
+  userData.set(qeId, 0);
 
   const platformAdvisoryIds = o.tcbInfoVersion === 3 ? [...level.advisoryIds] : [];
   const qeStatus = qeLevel.tcbStatus as 'UpToDate' | 'OutOfDate';
@@ -360,6 +383,15 @@ export function createPlatform(opts: SimPlatformOptions = {}): SimPlatform {
     collateral,
     keys,
     expected,
+    pckCertificates,
+    registration: {
+      qe_id: toHex(qeId).toUpperCase(),
+      pce_id: SIM_PCE_ID.toUpperCase(),
+      cpu_svn: toHex(cpuSvn).toUpperCase(),
+      pce_svn: toHex(Uint8Array.of(level.pceSvn & 0xff, level.pceSvn >> 8)).toUpperCase(),
+      enc_ppid: toHex(derive(seed, 'encrypted-ppid', 384)).toUpperCase(),
+      platform_manifest: '',
+    },
     collateralFiles: () => [
       { name: 'tcb_info.json', data: collateral.tcbInfo },
       { name: 'qe_identity.json', data: collateral.qeIdentity },

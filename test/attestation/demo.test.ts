@@ -56,6 +56,13 @@ test('confkube demo starts the service in a fresh data folder and its printed at
     const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString());
     assert.equal(claims['x-ms-sgx-is-simulated'], true);
     assert.equal(claims['x-ms-runtime'].hello, 'confkube');
+    // The simulated platform registered at start: its PCK certificate comes back through the PCCS routes.
+    const pckLine = out.split('\n').find((l) => l.includes('/sgx/certification/v4/pckcert?'))!.trim();
+    const p = await sh(pckLine + ' --silent --show-error --include', root);
+    assert.equal(p.code, 0, p.stderr);
+    assert.match(p.stdout, /^HTTP\/1\.1 200/);
+    assert.match(p.stdout, /sgx-tcbm: [0-9A-F]{36}\r\n/i);
+    assert.match(p.stdout, /-----BEGIN CERTIFICATE-----/);
   } finally {
     child.kill('SIGTERM');
     await new Promise((r) => child.once('exit', r));

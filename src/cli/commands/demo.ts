@@ -64,14 +64,18 @@ async function demo(o: { dataDir: string; port: string; exitAfterStart?: boolean
   const keyProtector = keyProtectorFrom({ file: kekFile }, (m) => process.stderr.write(`confkube: WARNING: ${m}\n`));
 
   const baseUrl = `https://127.0.0.1:${port}`;
+  const simPcs = (await import('../../sim/index.js')).simulatedPcs(platform);
   const store = await openServiceStore(`sqlite:${join(dir, 'confkube.db')}`, { warn: (m) => process.stderr.write(`confkube: WARNING: ${m}\n`) });
   const svc = await createAttestationService({
     baseUrl, store, engine: await loadPolicyEngine(), keyProtector,
     tls: { key: readFileSync(keyFile, 'utf8'), cert: readFileSync(certFile, 'utf8') },
     collateral: { simulated: { rootCertDer: platform.rootCertDer, files: platform.collateralFiles() } },
+    pccs: { simulated: simPcs },
     adminTokens: [adminToken],
     defaultMetrics: true,
   });
+  // The simulated platform registers its PCK certificates as its quote provider library would (docs/pccs.md §Simulation).
+  await svc.pck.register(simPcs.registration);
   try {
     await svc.app.listen({ host: '127.0.0.1', port });
   } catch (e) {
@@ -89,6 +93,9 @@ async function demo(o: { dataDir: string; port: string; exitAfterStart?: boolean
   out.write(`  ${self} attest ${at('quote.bin')} --url ${baseUrl} --ca ${at('tls.crt')} --runtime-json ${at('runtime-data.json')}\n\n`);
   out.write(`or with curl:\n`);
   out.write(`  curl --cacert ${at('tls.crt')} -H 'content-type: application/json' --data @${at('attest-request.json')} '${baseUrl}/attest/SgxEnclave?api-version=2022-08-01'\n\n`);
+  const r = simPcs.registration;
+  out.write(`The simulated platform's PCK certificate, as Intel's quote provider library asks for it (docs/pccs.md):\n`);
+  out.write(`  curl --cacert ${at('tls.crt')} '${baseUrl}/sgx/certification/v4/pckcert?encrypted_ppid=${r.enc_ppid}&cpusvn=${r.cpu_svn}&pcesvn=${r.pce_svn}&pceid=${r.pce_id}&qeid=${r.qe_id}'\n\n`);
   out.write(`Signing keys: ${baseUrl}/certs   OpenID: ${baseUrl}/.well-known/openid-configuration   metrics: ${baseUrl}/metrics\n`);
   out.write(`Azure SDKs: NODE_EXTRA_CA_CERTS=${at('tls.crt')} with endpoint ${baseUrl}. Stop with Ctrl-C.\n`);
   const stop = (): void => {

@@ -9,6 +9,8 @@ import { verifyQuote, type Verdict } from '../../dcap/verify-quote.js';
 import { verdictToJson } from '../../dcap/verdict-json.js';
 import { loadCollateralPath } from '../collateral-path.js';
 import { pemDecode } from '../../lib/pem.js';
+import { parsePckExtensions } from '../../sgx/pck.js';
+import type { CollateralInput } from '../../dcap/collateral.js';
 
 export function register(program: Command): void {
   const quote = program.command('quote').description('inspect and verify SGX DCAP quotes');
@@ -54,15 +56,18 @@ export function register(program: Command): void {
     .command('verify')
     .description('verify a quote against collateral with Intel DCAP semantics (exit 0 authentic and not revoked, 1 rejected)')
     .argument('<quote>', 'quote file (raw binary, hex, base64 or base64url)')
-    .requiredOption('--collateral <path>', 'collateral directory (files recognised by content) or a dcap-qvl bundle JSON')
+    .option('--collateral <path>', 'collateral directory (files recognised by content) or a dcap-qvl bundle JSON')
+    .option('--pccs-url <url>', 'fetch the collateral from a PCS/PCCS v4 API instead (Intel PCS, a PCCS, or confkube\'s attestation service)')
+    .option('--pccs-ca <cert>', 'trust this CA (PEM) for the --pccs-url TLS')
     .option('--at <time>', 'verification time: Unix seconds or ISO 8601 (default: now)')
     .option('--trust-anchor <cert>', 'trusted root certificate(s), PEM or DER (default: Intel SGX Root CA)')
     .option('--strict', 'reject expired or not-yet-valid collateral')
     .option('--allow-missing-crls', 'verify without CRLs (revocation unchecked; reported as a warning)')
     .option('--json', 'machine-readable verdict')
-    .action((file: string, opts: { collateral: string; at?: string; trustAnchor?: string; strict?: boolean; allowMissingCrls?: boolean; json?: boolean }) => {
+    .action(async (file: string, opts: { collateral?: string; pccsUrl?: string; pccsCa?: string; at?: string; trustAnchor?: string; strict?: boolean; allowMissingCrls?: boolean; json?: boolean }) => {
       const bytes = decodeBinaryInput(readInputFile(file, 'quote'));
-      const collateral = loadCollateralPath(opts.collateral);
+      if ((opts.collateral === undefined) === (opts.pccsUrl === undefined)) throw new UsageError('give one of --collateral PATH or --pccs-url URL');
+      const collateral = opts.collateral !== undefined ? loadCollateralPath(opts.collateral) : await collateralFromPccs(bytes, opts.pccsUrl!, opts.pccsCa);
       const now = opts.at === undefined ? new Date() : parseTime(opts.at);
       const trustAnchors = opts.trustAnchor ? readTrustAnchors(opts.trustAnchor) : undefined;
       const verdict = verifyQuote(bytes, collateral, { now, trustAnchors, strict: opts.strict, allowMissingCrls: opts.allowMissingCrls });
@@ -70,6 +75,36 @@ export function register(program: Command): void {
       else process.stdout.write(summary(verdict));
       process.exitCode = verdict.ok ? 0 : EXIT_REJECTED;
     });
+}
+
+/** The collateral for a quote's FMSPC (from its PCK certificate) fetched from a PCS/PCCS v4 API (docs/pccs.md §Verifying with the service). */
+async function collateralFromPccs(quoteBytes: Uint8Array, url: string, caFile: string | undefined): Promise<CollateralInput> {
+  const { fetchPcsCollateral } = await import('../../attestation/pcs-client.js');
+  const { fetchTrusting } = await import('../../pccs/https-fetch.js');
+  let fmspc: string;
+  try {
+    const pck = parseQuote(quoteBytes).certificationData.pckChain?.[0];
+    if (!pck) throw new UsageError('the quote carries no PCK certificate: --pccs-url needs its FMSPC');
+    fmspc = toHex(parsePckExtensions(pck).fmspc);
+  } catch (e) {
+    if (e instanceof UsageError) throw e;
+    throw new UsageError(`quote: ${(e as Error).message}`);
+  }
+  const records = await fetchPcsCollateral(url, fmspc, Date.now(), 30_000, fetchTrusting(caFile ? Buffer.from(readInputFile(caFile, 'PCCS CA')) : undefined)).catch((e: Error) => {
+    throw new UsageError(`--pccs-url ${url}: ${e.message}`);
+  });
+  const get = (k: string) => records.find((r) => r.key === k);
+  const tcb = get(`tcb:${fmspc}`)!;
+  const qe = get('qe')!;
+  const crls = records.filter((r) => r.key.startsWith('pckcrl:'));
+  const root = get('rootcacrl');
+  return {
+    tcbInfo: tcb.body, qeIdentity: qe.body, pckCrls: crls.map((r) => r.body),
+    ...(tcb.issuerChain ? { tcbInfoIssuerChain: tcb.issuerChain } : {}),
+    ...(qe.issuerChain ? { qeIdentityIssuerChain: qe.issuerChain } : {}),
+    ...(crls[0]?.issuerChain ? { pckCrlIssuerChain: crls.map((r) => r.issuerChain ?? '').join('') } : {}),
+    ...(root ? { rootCaCrl: root.body } : {}),
+  };
 }
 
 function parseTime(s: string): number {

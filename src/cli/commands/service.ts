@@ -25,6 +25,9 @@ export interface ServeFlags {
   tlsCert?: string;
   collateral?: string;
   pccsUrl?: string;
+  pccsMode?: string;
+  pcsUrl?: string;
+  pcsApiKeyFile?: string;
   adminToken: string[];
   adminTokenFile: string[];
   policySigner: string[];
@@ -95,10 +98,13 @@ export async function startFromFlags(f: ServeFlags): Promise<{ url: string; list
   const baseUrl = f.baseUrl ?? `${tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${port}`;
   if (!f.collateral && !f.pccsUrl && !f.simulation) throw new UsageError('no collateral source: give --collateral DIR or --pccs-url URL (or --simulation DIR for local use)');
   let simulated;
+  let simPcs;
   if (f.simulation) {
     const { platform: p } = await simulatedPlatformIn(f.simulation);
     simulated = { rootCertDer: p.rootCertDer, files: p.collateralFiles() };
+    simPcs = (await import('../../sim/index.js')).simulatedPcs(p);
   }
+  const pccs = await pccsFromFlags(f, simPcs);
   let verifyAt: (() => number) | undefined;
   if (f.verifyAt) {
     const t = Date.parse(f.verifyAt);
@@ -138,9 +144,12 @@ export async function startFromFlags(f: ServeFlags): Promise<{ url: string; list
     ...(f.requireBoundSignatures ? { requireBoundSignatures: true } : {}),
     ...(f.bodyLimit ? { bodyLimit: Number(f.bodyLimit) } : {}),
     releasableKeys,
+    pccs,
     defaultMetrics: true,
     warn: (m: string) => log.warn(m),
   });
+  // The simulated platform registers as its quote provider library would (docs/pccs.md §Simulation).
+  if (simPcs) await svc.pck.register(simPcs.registration);
   try {
     await svc.app.listen({ host, port });
   } catch (e) {
@@ -155,6 +164,25 @@ export async function startFromFlags(f: ServeFlags): Promise<{ url: string; list
       await svc.close();
       await store.close();
     },
+  };
+}
+
+/**
+ * The PCK routes' mode and upstream (docs/pccs.md §Caching modes): `--pcs-url` (default `--pccs-url`), the API key
+ * from `--pcs-api-key-file` or CONFKUBE_PCS_API_KEY (never argv: the process list is readable by every local user).
+ */
+async function pccsFromFlags(f: ServeFlags, simulated: import('../../attestation/service.js').PccsOptions['simulated']): Promise<import('../../attestation/service.js').PccsOptions> {
+  const { PCCS_MODES } = await import('../../pccs/pck-service.js');
+  const mode = f.pccsMode?.toUpperCase();
+  if (mode !== undefined && !(PCCS_MODES as readonly string[]).includes(mode)) throw new UsageError(`--pccs-mode: expected LAZY, REQ or OFFLINE, got ${JSON.stringify(f.pccsMode)}`);
+  const upstream = f.pcsUrl ?? f.pccsUrl;
+  const apiKey = f.pcsApiKeyFile ? readText(f.pcsApiKeyFile, 'PCS API key file').trim() : process.env.CONFKUBE_PCS_API_KEY || undefined;
+  if (mode && mode !== 'OFFLINE' && !upstream && !simulated) throw new UsageError(`--pccs-mode ${mode} needs --pcs-url (Intel PCS: https://api.trustedservices.intel.com)`);
+  return {
+    ...(mode ? { mode: mode as import('../../pccs/pck-service.js').PccsMode } : {}),
+    ...(upstream && mode !== 'OFFLINE' ? { upstream } : {}),
+    ...(apiKey ? { apiKey } : {}),
+    ...(simulated ? { simulated } : {}),
   };
 }
 
@@ -235,6 +263,9 @@ export function register(program: Command): void {
     .option('--tls-cert <file>', 'TLS certificate chain (PEM)', process.env.CONFKUBE_TLS_CERT)
     .option('--collateral <dir>', 'offline collateral directory (PCS bodies, certificates, CRLs)', process.env.CONFKUBE_COLLATERAL)
     .option('--pccs-url <url>', 'upstream Intel PCS/PCCS v4 base URL, e.g. https://api.trustedservices.intel.com', process.env.CONFKUBE_PCCS_URL)
+    .option('--pccs-mode <mode>', 'PCK certificates for quote generation: LAZY (fetch on a miss), REQ (fetch at registration), OFFLINE (imported only); default LAZY with an upstream, else OFFLINE (docs/pccs.md)', process.env.CONFKUBE_PCCS_MODE)
+    .option('--pcs-url <url>', 'Intel PCS v4 base URL for PCK certificates (default --pccs-url), e.g. https://api.trustedservices.intel.com', process.env.CONFKUBE_PCS_URL)
+    .option('--pcs-api-key-file <file>', 'file holding the Intel PCS API key (Ocp-Apim-Subscription-Key); or env CONFKUBE_PCS_API_KEY', process.env.CONFKUBE_PCS_API_KEY_FILE)
     .option('--admin-token-file <file>', 'file of bearer tokens allowed to manage policies, one per line, 32+ characters (repeatable; also env CONFKUBE_ADMIN_TOKENS, comma-separated)', collect, [])
     .option('--admin-token <token>', 'a bearer token on the command line (visible in the process list: prefer --admin-token-file)', collect, [])
     .option('--policy-signer <pem>', 'isolated mode: a policy-management certificate (repeatable)', collect, [])
