@@ -9,7 +9,7 @@ import { byKind, named, render, renderError, type Obj } from '../deploy/helpers.
 // The chart's quote helper (docs/quote-helper.md) and the webhook's attestation injection for enclave pods
 // (docs/enclave-pods.md), as rendered.
 
-const QH = { 'quoteHelper.enabled': true, 'quoteHelper.image.tag': '0.32.0' };
+const QH: Record<string, string> = { 'quoteHelper.enabled': 'true', 'quoteHelper.image.tag': '0.32.0' };
 
 function helper(objs: Obj[]): { ds: Obj; spec: Obj; c: Obj; qcnl: Obj; cm: Obj } {
   const ds = named(objs, 'DaemonSet', 'confkube-quote-helper');
@@ -31,7 +31,7 @@ test('the quote helper is off by default; its image must be pinned', () => {
 });
 
 test('the quote helper runs only on SGX nodes with FLC, whatever nodeSelector adds, and tolerates the SGX taint', () => {
-  for (const extra of [{}, { 'quoteHelper.nodeSelector.pool': 'dcsv3', [`quoteHelper.nodeSelector.${LABEL_SGX.replace(/\./g, '\\.')}`]: 'any' }]) {
+  for (const extra of [{}, { 'quoteHelper.nodeSelector.pool': 'dcsv3', [`quoteHelper.nodeSelector.${LABEL_SGX.replace(/\./g, '\\.')}`]: 'any' }] as Record<string, string>[]) {
     const { spec } = helper(render({ ...QH, ...extra }));
     assert.equal(spec.nodeSelector[LABEL_SGX], 'true', 'the agent\'s label (src/node/labels.ts) cannot be overridden');
     assert.equal(spec.nodeSelector[LABEL_FLC], 'true');
@@ -99,9 +99,9 @@ test('qcnl values: another PCCS with the image\'s CA store, extra keys, and the 
   assert.equal(qcnl.retry_times, 2);
   assert.ok(!spec.volumes.some((v: Obj) => v.secret), 'no CA mount: the image\'s store');
   assert.notEqual(ds.spec.template.metadata.annotations['checksum/config'], helper(render(QH)).ds.spec.template.metadata.annotations['checksum/config']);
-  assert.match(renderError({ ...QH, 'attestation.enabled': 'false' } as Record<string, string>), /trust=service needs the chart's attestation service/);
-  assert.match(renderError({ ...QH, 'attestation.enabled': 'false', 'quoteHelper.qcnl.trust': 'image' } as Record<string, string>), /give quoteHelper\.qcnl\.pccsUrl/);
-  assert.match(renderError({ ...QH, 'quoteHelper.qcnl.pccsUrl': 'https://pccs.example.com/no-slash' } as Record<string, string>), /pccsUrl/);
+  assert.match(renderError({ ...QH, 'attestation.enabled': 'false' }), /trust=service needs the chart's attestation service/);
+  assert.match(renderError({ ...QH, 'attestation.enabled': 'false', 'quoteHelper.qcnl.trust': 'image' }), /give quoteHelper\.qcnl\.pccsUrl/);
+  assert.match(renderError({ ...QH, 'quoteHelper.qcnl.pccsUrl': 'https://pccs.example.com/no-slash' }), /pccsUrl/);
 });
 
 test('the quote helper asks for the enclave and provisioning devices and EPC, requests equal to limits; root with no capability, nothing privileged', () => {
