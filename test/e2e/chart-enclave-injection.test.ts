@@ -4,7 +4,12 @@
 // server get CONFKUBE_ATTESTATION_URL, CONFKUBE_ATTESTATION_CA and the CA mount; ordinary pods and other
 // namespaces do not. The published CA is checked against the running attestation service's TLS handshake.
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect } from 'node:tls';
+import { KubeConfig } from '@kubernetes/client-node';
+import { CaConfigMapPublisher } from '../../src/admission/index.js';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from './harness/control-plane.js';
 import { installConfkube, NS, SGX_NODE, type Installed } from './harness/cluster.js';
@@ -59,14 +64,19 @@ describe('attestation URL and CA injected into enclave pods, on a real control p
     assert.equal(cm!.metadata.labels?.['app.kubernetes.io/component'], 'attestation-ca');
 
     // What an app does with it: a TLS connection to the attestation service, verified against that CA alone.
-    const authorized = await new Promise<boolean>((resolve, reject) => {
+    const handshake = () => new Promise<boolean>((resolve, reject) => {
       const s = connect({ host: c.attestationIp, port: 8443, servername: new URL(URL_).hostname, ca: cm!.data!['ca.crt'] }, () => {
         resolve(s.authorized);
         s.end();
       });
       s.on('error', reject);
     });
-    assert.equal(authorized, true);
+    // The service's process may still be starting: wait until it listens, then the handshake must verify.
+    await eventually('the attestation service listens', () => handshake().then(() => true, (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ECONNREFUSED') return false;
+      throw e;
+    }), 60_000, 300);
+    assert.equal(await handshake(), true);
 
     // The Role allows that one ConfigMap and nothing more.
     const sa = `system:serviceaccount:${NS}:confkube-webhook`;
@@ -108,5 +118,32 @@ describe('attestation URL and CA injected into enclave pods, on a real control p
     assert.equal(other.spec.containers[0]!.env, undefined, 'no CA ConfigMap is kept there');
     assert.ok(!(other.spec.volumes ?? []).some((v) => v.name === 'confkube-attestation-ca'));
     assert.deepEqual(Object.keys((other.spec.containers[0] as { resources?: { limits?: object } }).resources?.limits ?? {}).sort(), ['sgx.intel.com/enclave', 'sgx.intel.com/epc'], 'still mutated as an SGX pod');
+  });
+
+  it('the publisher against the API server: a changed CA is put back, a bad CA file publishes nothing, one missing namespace does not stop the others', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ck-ca-publish-'));
+    try {
+      const secret = (await c.api.get(`/api/v1/namespaces/${NS}/secrets/confkube-attestation-tls`)) as { data: Record<string, string> };
+      const ca = Buffer.from(secret.data['ca.crt']!, 'base64').toString('utf8');
+      const file = join(dir, 'ca.crt');
+      writeFileSync(file, ca);
+      const kc = new KubeConfig();
+      kc.loadFromFile(c.cp.kubeconfig);
+      c.cp.kubectl(['create', 'namespace', 'team-b']);
+      const publisher = new CaConfigMapPublisher({ kubeConfig: kc, caFile: file, configMap: 'ca-test', namespaces: ['team-b', 'no-such-namespace', 'default'] });
+      assert.deepEqual(Object.fromEntries(await publisher.sync()), { 'team-b': 'created', 'no-such-namespace': 'failed', default: 'created' });
+      assert.deepEqual(Object.fromEntries(await publisher.sync()), { 'team-b': 'unchanged', 'no-such-namespace': 'failed', default: 'unchanged' });
+      const path = '/api/v1/namespaces/team-b/configmaps/ca-test';
+      await c.api.patch(path, { data: { 'ca.crt': 'tampered', other: 'kept' } });
+      assert.equal((await publisher.sync()).get('team-b'), 'updated');
+      assert.deepEqual(((await c.api.get(path)) as { data: Record<string, string> }).data, { 'ca.crt': ca.trim() + '\n', other: 'kept' });
+      // A private key in the file: nothing is written anywhere.
+      writeFileSync(file, `${ca}-----BEGIN PRIVATE KEY-----\nAAAA\n-----END PRIVATE KEY-----\n`);
+      assert.deepEqual([...(await publisher.sync()).values()], ['failed', 'failed', 'failed']);
+      assert.equal(((await c.api.get(path)) as { data: Record<string, string> }).data['ca.crt'], ca.trim() + '\n');
+      await publisher.stop();
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
