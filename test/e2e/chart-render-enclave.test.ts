@@ -180,4 +180,7 @@ test('injection variants: the URL of another service, a given CA, ConfigMaps dis
   assert.match(renderError({ 'enclaveApps.attestation.inject': 'true', 'enclaveApps.attestation.namespaces': '{apps}', 'attestation.enabled': 'false' }), /enclaveApps\.attestation\.url|caPem/);
   assert.match(renderError({ 'enclaveApps.attestation.inject': 'true', 'enclaveApps.attestation.namespaces': '{Apps}' }), /namespaces/);
   assert.match(renderError({ 'enclaveApps.attestation.url': 'http://plain.example.com' }), /url/);
+  for (const ns of ['confkube', 'kube-system']) {
+    assert.match(renderError({ 'enclaveApps.attestation.inject': 'true', 'enclaveApps.attestation.namespaces': `{apps,${ns}}` }), new RegExp(`${ns} is never sent to the webhook`));
+  }
 });
