@@ -2,7 +2,8 @@
 // with enclaveApps.attestation.inject, the webhook (running as its pod, with its ServiceAccount's token) publishes
 // the service's CA into the listed namespace through the chart's Role, and SGX pods created through the real API
 // server get CONFKUBE_ATTESTATION_URL, CONFKUBE_ATTESTATION_CA and the CA mount; ordinary pods and other
-// namespaces do not. The published CA is checked against the running attestation service's TLS handshake.
+// namespaces do not. The published CA is checked against the running attestation service's TLS handshake. The
+// quote helper's DaemonSet (docs/quote-helper.md) lands on the SGX node only, with its devices allocated.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +13,7 @@ import { KubeConfig } from '@kubernetes/client-node';
 import { CaConfigMapPublisher } from '../../src/admission/index.js';
 import { after, before, describe, it } from 'node:test';
 import { eventually } from './harness/control-plane.js';
-import { installConfkube, NS, SGX_NODE, type Installed } from './harness/cluster.js';
+import { installConfkube, NS, PLAIN_NODE, SGX_NODE, type Installed } from './harness/cluster.js';
 
 interface Container { name: string; env?: { name: string; value?: string }[]; volumeMounts?: { name: string; mountPath: string; readOnly?: boolean }[] }
 interface Pod {
@@ -42,7 +43,8 @@ async function create(namespace: string, pod: unknown): Promise<Pod> {
 
 describe('attestation URL and CA injected into enclave pods, on a real control plane', { timeout: 900_000 }, () => {
   before(async () => {
-    c = await installConfkube(['--set', 'enclaveApps.attestation.inject=true', '--set', 'enclaveApps.attestation.namespaces={default}']);
+    c = await installConfkube(['--set', 'enclaveApps.attestation.inject=true', '--set', 'enclaveApps.attestation.namespaces={default}',
+      '--set', 'quoteHelper.enabled=true', '--set', 'quoteHelper.image.tag=0.32.0']);
   });
   after(async () => {
     if (c) {
@@ -145,5 +147,21 @@ describe('attestation URL and CA injected into enclave pods, on a real control p
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it('the quote helper runs on the SGX node only (the agent\'s labels), with the enclave and provisioning devices and its EPC', async () => {
+    type HelperPod = { spec: { nodeName?: string; containers: { resources: { limits: Record<string, string> } }[] }; status?: { phase?: string } };
+    let helpers: HelperPod[] = [];
+    await eventually('the quote helper pod running', async () => {
+      helpers = ((await c.api.get(`/api/v1/namespaces/${NS}/pods?labelSelector=${encodeURIComponent('app.kubernetes.io/component=quote-helper')}`)) as { items: HelperPod[] }).items;
+      return helpers.some((p) => p.status?.phase === 'Running');
+    }, 120_000, 500);
+    assert.deepEqual(helpers.map((p) => p.spec.nodeName), [SGX_NODE], `nothing on ${PLAIN_NODE}`);
+    const ds = (await c.api.get(`/apis/apps/v1/namespaces/${NS}/daemonsets/confkube-quote-helper`)) as { status: { desiredNumberScheduled: number } };
+    assert.equal(ds.status.desiredNumberScheduled, 1, 'one SGX node, one helper');
+    const limits = helpers[0]!.spec.containers[0]!.resources.limits;
+    assert.equal(limits['sgx.intel.com/provision'], '1');
+    assert.equal(limits['sgx.intel.com/enclave'], '1');
+    assert.equal(limits['sgx.intel.com/epc'], '8Mi');
   });
 });
