@@ -8,3 +8,8 @@ export { WebhookMetrics, type Decision } from './metrics.js';
 export { createWebhookServer, type WebhookServerOptions } from './server.js';
 export { POD_SPEC_PATHS } from './pod-spec.js';
 export { applyJsonPatch, type JsonPatchOp } from './json-patch.js';
+export {
+  ATTESTATION_CA_DIR, ATTESTATION_CA_ENV, ATTESTATION_CA_FILE, ATTESTATION_CA_KEY, ATTESTATION_CA_VOLUME, ATTESTATION_URL_ENV, DEFAULT_ATTESTATION_CA_CONFIGMAP,
+  injectsInto, planAttestationEnv, type AttestationInjection,
+} from './attestation-env.js';
+export { CaConfigMapPublisher, readCaBundle, type CaPublisherOptions, type PublishOutcome } from './ca-publisher.js';

@@ -14,6 +14,7 @@ import {
   QUOTE_PROVIDER_AESMD,
 } from './names.js';
 import { effectiveRequest } from '../kube/pod-requests.js';
+import { planAttestationEnv, type AttestationInjection } from './attestation-env.js';
 import { epcValue, formatBytes } from './epc-quantity.js';
 import { containersOf, isObject, pointer, type ContainerRef, type Json, type JsonObject } from './pod-spec.js';
 
@@ -35,6 +36,8 @@ export interface Toleration {
 export interface MutateOptions {
   /** A toleration added to SGX pods when the cluster taints its SGX pool. */
   sgxToleration?: Toleration | null;
+  /** The attestation service's URL and CA for the enclave containers (docs/enclave-pods.md §Finding the service); the caller decides the namespace. */
+  attestation?: AttestationInjection | null;
 }
 
 export interface PodPlan {
@@ -296,6 +299,10 @@ export function planPod(spec: unknown, annotations: Record<string, string>, base
     }
   }
 
+  if (options.attestation) {
+    const enclaveRefs = refs.filter((r) => plan.enclaveContainers.includes(r.name));
+    extra.push(...planAttestationEnv(spec, enclaveRefs, base, options.attestation, extra));
+  }
   for (const edit of edits.values()) emitResources(edit, base, plan.ops);
   plan.ops.push(...extra);
 

@@ -1,3 +1,4 @@
+import { injectsInto } from './attestation-env.js';
 import { ReviewError } from './errors.js';
 import { formatBytes, planPod, type MutateOptions, type PatchOp } from './mutate.js';
 import { POD_META_PATHS, POD_SPEC_PATHS, at, isObject, pointer, stringMap } from './pod-spec.js';
@@ -118,7 +119,11 @@ async function decide(uid: string, request: Record<string, unknown>, mode: Revie
   const metaPath = POD_META_PATHS[kind];
   const spec = at(object, specPath);
   const annotations = stringMap(at(object, [...metaPath, 'annotations']));
-  const plan = planPod(spec, annotations, specPath, options);
+  const namespace = typeof request.namespace === 'string' ? request.namespace : isObject(object.metadata) && typeof object.metadata.namespace === 'string' ? object.metadata.namespace : 'default';
+  // The attestation variables are added in the mutating pass only: the validating pass does not refuse a pod
+  // for lacking them (a replica of an older configuration may have mutated it during a rollout).
+  const attestation = mode === 'mutate' && options.attestation && injectsInto(options.attestation, namespace) ? options.attestation : null;
+  const plan = planPod(spec, annotations, specPath, { ...options, attestation });
   if (!plan.sgx) return allowed(uid);
   facts.sgx = true;
   // A workload UPDATE that leaves the pod template alone (scaling, labels) was admitted when the template was
@@ -140,7 +145,6 @@ async function decide(uid: string, request: Record<string, unknown>, mode: Revie
       warnings.push(`EPC size not checked: nodes could not be read (${(e as Error).message})`);
     }
   }
-  const namespace = typeof request.namespace === 'string' ? request.namespace : isObject(object.metadata) && typeof object.metadata.namespace === 'string' ? object.metadata.namespace : 'default';
   const s = await checkSigner(annotations, namespace, options.trustedMrSigners ?? [], cluster);
   denials.push(...s.denials);
   warnings.push(...s.warnings);

@@ -40,6 +40,12 @@ const VARIANTS: Record<string, string[]> = {
   'no attestation service, no ownership policy': ['--set', 'attestation.enabled=false', '--set', 'nodeAgent.ownNodePolicy=false'],
   'EPC autoscaling (aggregated custom metrics API, KEDA scaler), an operator-made KEK, no EPC limits': ['--set', 'autoscale.enabled=true', '--set', 'autoscale.keda.enabled=true',
     '--set', 'attestation.kek.existingSecret=my-kek', '--set', 'nodeAgent.epcLimits=false'],
+  'quote helper (aesmd DaemonSet, QCNL at the service\'s PCCS routes) on a tainted SGX pool': ['--set', 'quoteHelper.enabled=true', '--set', 'quoteHelper.image.tag=0.32.0',
+    '--set', 'sgxTaint=sgx.intel.com/epc=true:NoSchedule'],
+  'quote helper with a chart-generated CA; attestation URL and CA injected into enclave pods of two namespaces': ['--set', 'tls.mode=helm', '--set', 'quoteHelper.enabled=true',
+    '--set', `quoteHelper.image.digest=sha256:${'0'.repeat(64)}`, '--set', 'enclaveApps.attestation.inject=true', '--set', 'enclaveApps.attestation.namespaces={enclaves,default}'],
+  'injection into every namespace, the CA ConfigMaps distributed by other means': ['--set', 'enclaveApps.attestation.inject=true', '--set', 'enclaveApps.attestation.namespaces={*}',
+    '--set', 'enclaveApps.attestation.publishCa=false'],
 };
 
 describe('the chart and the plain manifests against the real API server', { timeout: 600_000 }, () => {
@@ -49,6 +55,8 @@ describe('the chart and the plain manifests against the real API server', { time
     for (const f of readdirSync(crds)) cp.kubectl(['apply', '--server-side', '-f', join(crds, f)]);
     await eventually('CRDs established', () => cp.tryKubectl(['wait', '--for=condition=Established', 'crd', '--all', '--timeout=5s']).status === 0, 60_000, 500);
     cp.kubectl(['create', 'namespace', 'confkube-system']);
+    // The app namespaces the injection variant lists (the chart gives the webhook a Role in each).
+    cp.kubectl(['create', 'namespace', 'enclaves']);
   });
   after(async () => {
     if (cp) await cp.stop();

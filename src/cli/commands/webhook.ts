@@ -1,5 +1,6 @@
 import { createServer } from 'node:http';
 import type { Command } from 'commander';
+import type { AttestationInjection } from '../../admission/attestation-env.js';
 import { LABEL_SGX } from '../../kube/names.js';
 import { createLogger, isLogLevel } from '../../lib/log.js';
 import { EXIT_REJECTED, UsageError, parseDuration, parseIntFlag, parseListenAddress, printJson, readInputFile } from '../util.js';
@@ -21,6 +22,34 @@ interface WebhookFlags {
   tlsPoll: string;
   logLevel: string;
   workloadMutation: string;
+  attestationUrl?: string;
+  attestationNamespace: string[];
+  attestationCaConfigmap: string;
+  attestationCaFile?: string;
+}
+
+/** `--attestation-*`: the URL and CA enclave apps get (docs/enclave-pods.md §Finding the service), or null when off. */
+export function attestationInjection(o: Pick<WebhookFlags, 'attestationUrl' | 'attestationNamespace' | 'attestationCaConfigmap' | 'attestationCaFile'>): AttestationInjection | null {
+  if (o.attestationUrl === undefined) {
+    if (o.attestationNamespace.length > 0 || o.attestationCaFile !== undefined) throw new UsageError('--attestation-namespace and --attestation-ca-file need --attestation-url');
+    return null;
+  }
+  let url: URL;
+  try {
+    url = new URL(o.attestationUrl);
+  } catch {
+    throw new UsageError(`--attestation-url: not a URL: ${JSON.stringify(o.attestationUrl)}`);
+  }
+  if (url.protocol !== 'https:' || url.username || url.password || url.search || url.hash) {
+    throw new UsageError(`--attestation-url: expected an https:// base URL without credentials, query or fragment, got ${JSON.stringify(o.attestationUrl)}`);
+  }
+  if (o.attestationNamespace.length === 0) throw new UsageError('--attestation-url needs --attestation-namespace (repeatable; "*" for every namespace where the CA ConfigMap exists)');
+  for (const ns of o.attestationNamespace) {
+    if (ns !== '*' && !/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(ns)) throw new UsageError(`--attestation-namespace: not a namespace name: ${JSON.stringify(ns)}`);
+  }
+  if (o.attestationCaFile !== undefined && o.attestationNamespace.includes('*')) throw new UsageError('--attestation-ca-file publishes the CA into listed namespaces: "*" cannot be one');
+  if (!/^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/.test(o.attestationCaConfigmap)) throw new UsageError(`--attestation-ca-configmap: not a ConfigMap name: ${JSON.stringify(o.attestationCaConfigmap)}`);
+  return { url: o.attestationUrl.replace(/\/+$/, ''), configMap: o.attestationCaConfigmap, namespaces: [...new Set(o.attestationNamespace)] };
 }
 
 /** `key[=value][:effect]`, as `kubectl taint` writes it. */
@@ -34,7 +63,7 @@ export function parseTaint(s: string): { key: string; operator: 'Exists' | 'Equa
  * `--review`: the webhook's answer for one manifest, offline (no cluster: no EPC-size or namespace checks). The
  * manifest may be an AdmissionReview as the API server sends it, or the object itself (first YAML document).
  */
-async function reviewFile(path: string, o: { trustedMrSigners: string[]; sgxToleration: ReturnType<typeof parseTaint> | null; json: boolean }): Promise<void> {
+async function reviewFile(path: string, o: { trustedMrSigners: string[]; sgxToleration: ReturnType<typeof parseTaint> | null; attestation: AttestationInjection | null; json: boolean }): Promise<void> {
   const text = Buffer.from(readInputFile(path, 'manifest')).toString('utf8');
   const { loadAllYaml } = await import('@kubernetes/client-node');
   let doc: unknown;
@@ -55,7 +84,7 @@ async function reviewFile(path: string, o: { trustedMrSigners: string[]; sgxTole
       ? object
       : { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', request: { uid: 'confkube-review', operation: 'CREATE', kind: { kind: object.kind }, namespace: (object.metadata as { namespace?: string } | undefined)?.namespace ?? 'default', object } };
   const { reviewRequest, ReviewError } = await import('../../admission/index.js');
-  const options = { trustedMrSigners: o.trustedMrSigners, sgxToleration: o.sgxToleration };
+  const options = { trustedMrSigners: o.trustedMrSigners, sgxToleration: o.sgxToleration, attestation: o.attestation };
   let mutated, validated;
   try {
     mutated = await reviewRequest(body, 'mutate', options);
@@ -102,17 +131,33 @@ export function register(program: Command): void {
     .option('--node-label-selector <selector>', 'nodes the node informer watches for the largest EPC ("" for every node)', `${LABEL_SGX}=true`)
     .option('--tls-poll <duration>', 're-read the TLS files this often besides watching their directory ("0" turns polling off)', '10s')
     .option('--workload-mutation <mode>', 'rewrite: patch workload templates like pods; pods: check workloads but store them as written and patch only their Pods (no GitOps drift)', 'rewrite')
+    .option('--attestation-url <url>', 'give enclave containers of SGX pods CONFKUBE_ATTESTATION_URL=<url> and CONFKUBE_ATTESTATION_CA with the CA mounted from a ConfigMap (off when not given)')
+    .option('--attestation-namespace <ns>', 'a namespace whose SGX pods get the attestation variables (repeatable; "*" for all, when the CA ConfigMap is distributed by other means)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--attestation-ca-configmap <name>', 'the ConfigMap (key ca.crt) mounted at /var/run/confkube/attestation-ca', 'confkube-attestation-ca')
+    .option('--attestation-ca-file <file>', 'keep that ConfigMap in each --attestation-namespace filled with this PEM CA (re-read every minute)')
     .option('--log-level <level>', 'debug (also every ordinary object\'s decision), info, warn or error', 'info')
     .action(async (o: WebhookFlags) => {
       for (const s of o.trustedMrsigner) if (!/^[0-9a-f]{64}$/.test(s)) throw new UsageError(`--trusted-mrsigner: expected 64 hex digits, got ${JSON.stringify(s)}`);
       const sgxToleration = o.sgxTaint ? parseTaint(o.sgxTaint) : null;
       if (o.workloadMutation !== 'rewrite' && o.workloadMutation !== 'pods') throw new UsageError(`--workload-mutation: expected rewrite or pods, got ${JSON.stringify(o.workloadMutation)}`);
       const workloadMutation = o.workloadMutation;
+      const attestation = attestationInjection(o);
       if (o.review !== undefined) {
-        await reviewFile(o.review, { trustedMrSigners: o.trustedMrsigner, sgxToleration, json: o.json === true });
+        await reviewFile(o.review, { trustedMrSigners: o.trustedMrsigner, sgxToleration, attestation, json: o.json === true });
         return;
       }
       if (!o.tlsCert || !o.tlsKey) throw new UsageError('--tls-cert and --tls-key are required to serve (or --review <file> to admit one manifest)');
+      if (o.attestationCaFile !== undefined) {
+        if (!o.kube) throw new UsageError('--attestation-ca-file writes ConfigMaps through the cluster: it cannot go with --no-kube');
+        // A CA that cannot be read or parsed stops the start, rather than leaving apps without one.
+        const { readCaBundle, WebhookConfigError } = await import('../../admission/index.js');
+        try {
+          readCaBundle(o.attestationCaFile);
+        } catch (e) {
+          if (e instanceof WebhookConfigError) throw new UsageError(`--attestation-ca-file: ${e.message}`);
+          throw e;
+        }
+      }
       const port = parseIntFlag(o.port, '--port', 65535);
       const level = o.logLevel;
       if (!isLogLevel(level)) throw new UsageError(`--log-level: expected debug, info, warn or error, got ${JSON.stringify(level)}`);
@@ -127,20 +172,26 @@ export function register(program: Command): void {
         if (e instanceof TlsFilesError) throw new UsageError(e.message);
         throw e;
       }
-      const { createWebhookServer, KubeCluster, WebhookMetrics } = await import('../../admission/index.js');
+      const { createWebhookServer, CaConfigMapPublisher, KubeCluster, WebhookMetrics } = await import('../../admission/index.js');
       let cluster = null;
+      let publisher = null;
       if (o.kube) {
         const { loadKubeConfig } = await import('../../kube/client.js');
         try {
-          cluster = new KubeCluster(loadKubeConfig(o.kubeconfig), { nodeLabelSelector: o.nodeLabelSelector, logger: log });
+          const kc = loadKubeConfig(o.kubeconfig);
+          cluster = new KubeCluster(kc, { nodeLabelSelector: o.nodeLabelSelector, logger: log });
+          if (attestation && o.attestationCaFile !== undefined) {
+            publisher = new CaConfigMapPublisher({ kubeConfig: kc, caFile: o.attestationCaFile, configMap: attestation.configMap, namespaces: attestation.namespaces, logger: log });
+          }
         } catch (e) {
           throw new UsageError(`kubeconfig: ${(e as Error).message} (use --no-kube to run without the cluster)`);
         }
       }
       const metrics = new WebhookMetrics(true);
-      const app = createWebhookServer({ certWatcher, cluster, trustedMrSigners: o.trustedMrsigner, sgxToleration, workloadMutation, metrics, log });
+      const app = createWebhookServer({ certWatcher, cluster, trustedMrSigners: o.trustedMrsigner, sgxToleration, workloadMutation, attestation, metrics, log });
       await app.listen({ port, host: o.address });
       certWatcher.start();
+      publisher?.start();
       // The node informer starts at once, so the first SGX pod finds the cache filled.
       void cluster?.start();
       const metricsServer = metricsAt ? createServer((req, res) => {
@@ -152,13 +203,16 @@ export function register(program: Command): void {
         metrics.registry.metrics().then((body) => res.writeHead(200, { 'content-type': metrics.registry.contentType }).end(body), (e: Error) => res.writeHead(500).end(e.message));
       }) : null;
       if (metricsServer && metricsAt) await new Promise<void>((resolve, reject) => metricsServer.once('error', reject).listen(metricsAt.port, metricsAt.host, () => resolve()));
-      log.info('confkube webhook listening', { port: (app.server.address() as { port: number }).port, metrics: metricsAt ? `${metricsAt.host}:${metricsAt.port}` : 'off', cluster: cluster !== null, trustedMrSigners: o.trustedMrsigner.length, fingerprint: certWatcher.current.fingerprint });
+      log.info('confkube webhook listening', {
+        port: (app.server.address() as { port: number }).port, metrics: metricsAt ? `${metricsAt.host}:${metricsAt.port}` : 'off', cluster: cluster !== null,
+        trustedMrSigners: o.trustedMrsigner.length, fingerprint: certWatcher.current.fingerprint, attestation: attestation ? { url: attestation.url, namespaces: attestation.namespaces } : 'off',
+      });
       const stop = (signal: string) => {
         log.info('signal received; stopping', { signal });
         certWatcher.stop();
         metricsServer?.close();
         // fastify answers the reviews in flight before it closes.
-        void Promise.all([app.close(), cluster?.stop()]).then(() => process.exit(0));
+        void Promise.all([app.close(), cluster?.stop(), publisher?.stop()]).then(() => process.exit(0));
       };
       process.once('SIGTERM', () => stop('SIGTERM'));
       process.once('SIGINT', () => stop('SIGINT'));

@@ -113,3 +113,25 @@ capabilities:
 seccompProfile:
   type: RuntimeDefault
 {{- end -}}
+
+{{/* The URL enclave apps get (enclaveApps.attestation.url, else the chart's attestation service). */}}
+{{- define "confkube.enclaveAttestationUrl" -}}
+{{- if .Values.enclaveApps.attestation.url -}}
+{{ .Values.enclaveApps.attestation.url | trimSuffix "/" }}
+{{- else if .Values.attestation.enabled -}}
+{{ include "confkube.attestationBaseUrl" . | trimSuffix "/" }}
+{{- else -}}
+{{ fail "enclaveApps.attestation.inject: attestation.enabled is false, so give enclaveApps.attestation.url (and caPem for its CA)" }}
+{{- end -}}
+{{- end -}}
+
+{{/* The quote helper's pccs_url: qcnl.pccsUrl, else the attestation service's PCCS v4 routes. */}}
+{{- define "confkube.quoteHelperPccsUrl" -}}
+{{- if .Values.quoteHelper.qcnl.pccsUrl -}}
+{{ .Values.quoteHelper.qcnl.pccsUrl }}
+{{- else if .Values.attestation.enabled -}}
+{{ include "confkube.attestationBaseUrl" . | trimSuffix "/" }}/sgx/certification/v4/
+{{- else -}}
+{{ fail "quoteHelper: attestation.enabled is false, so give quoteHelper.qcnl.pccsUrl" }}
+{{- end -}}
+{{- end -}}
