@@ -2,27 +2,16 @@
 // end to end, and a released secret that matches the file it was created from.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { runCliAsync } from '../helpers/cli.js';
 import { startService, type Running } from './helpers/harness.js';
 import { challengeRelease, opened, policyFor } from './helpers/enclave.js';
 import { createPlatform } from '../../src/sim/index.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
 const platform = createPlatform({ seed: 'cli-keys' });
-
-async function cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  return { status, stdout, stderr };
-}
+const cli = runCliAsync;
 
 let svc: Running;
 let dir: string;
