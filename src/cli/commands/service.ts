@@ -36,6 +36,7 @@ export interface ServeFlags {
   verifyAt?: string;
   bodyLimit?: string;
   releaseKey: string[];
+  trustedIssuer: string[];
 }
 
 /** `host:port` → parts; 127.0.0.1 unless told otherwise (servers bind loopback by default). */
@@ -123,13 +124,24 @@ export async function startFromFlags(f: ServeFlags): Promise<{ url: string; list
   const releasableKeys = f.releaseKey.map((spec) => {
     const m = /^([A-Za-z0-9_-]{1,127})=([^:]+):(.+)$/.exec(spec);
     if (!m) throw new UsageError(`--release-key: expected NAME=SECRET_FILE:POLICY_FILE, got ${JSON.stringify(spec)}`);
-    let policy;
+    let policy: unknown;
     try {
-      policy = parseReleasePolicy(JSON.parse(readText(m[3], 'release policy')));
+      policy = JSON.parse(readText(m[3], 'release policy'));
+      parseReleasePolicy(policy);
     } catch (e) {
       throw new UsageError(`--release-key ${m[1]}: ${(e as Error).message}`);
     }
     return { name: m[1], secret: readInputFile(m[2], 'secret'), policy };
+  });
+  const { parseTokenKeys } = await import('../../keyrelease/index.js');
+  const trustedIssuers = f.trustedIssuer.map((spec) => {
+    const m = /^(https?:\/\/[^=\s]+)=(.+)$/.exec(spec);
+    if (!m) throw new UsageError(`--trusted-issuer: expected ISSUER_URL=JWKS_FILE, got ${JSON.stringify(spec)}`);
+    try {
+      return { issuer: m[1], jwks: parseTokenKeys(JSON.parse(readText(m[2], 'JWK Set')), `--trusted-issuer ${m[1]}`) };
+    } catch (e) {
+      throw new UsageError(`--trusted-issuer ${m[1]}: ${(e as Error).message}`);
+    }
   });
   const adminTokens = adminTokensFrom(f, process.env, (m) => process.stderr.write(`confkube: WARNING: ${m}\n`));
   const { redactUrl } = await import('../../store/index.js');
@@ -145,6 +157,7 @@ export async function startFromFlags(f: ServeFlags): Promise<{ url: string; list
     ...(f.bodyLimit ? { bodyLimit: Number(f.bodyLimit) } : {}),
     releasableKeys,
     pccs,
+    trustedIssuers,
     defaultMetrics: true,
     warn: (m: string) => log.warn(m),
   });
@@ -274,6 +287,7 @@ export function register(program: Command): void {
     .option('--verify-at <iso>', 'verify quotes and collateral at this time instead of now (offline replay)')
     .option('--body-limit <bytes>', 'largest request body')
     .option('--release-key <name=secret:policy>', 'secure key release: the secret in SECRET_FILE goes only to enclaves whose token satisfies the SKR policy in POLICY_FILE (repeatable)', collect, [])
+    .option('--trusted-issuer <url=jwks>', 'key release also accepts tokens of the attestation service at URL, verified with the JWK Set in JWKS (repeatable)', collect, [])
     .action(async (opts: ServeFlags) => {
       const s = await startFromFlags(opts);
       // The address bound and the public base URL differ behind a proxy or a Service: both are said, apart.
