@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { repoRoot, runCli } from '../helpers/cli.js';
+import { CLI, repoRoot, runCli } from '../helpers/cli.js';
 import { API_KEY, platform, runCliAsync, startPcsPeer } from './helpers.js';
 import { createPlatform, loadPlatform } from '../../src/sim/index.js';
 import { spawn } from 'node:child_process';
@@ -79,7 +79,7 @@ test('serve --simulation: the simulated platform registered at start; its PCK ce
   const dir = mkdtempSync(join(tmpdir(), 'confkube-pccs-serve-'));
   const peer = await startPcsPeer();
   const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve', '--listen', `127.0.0.1:${port}`, '--store', `sqlite:${join(dir, 'store.db')}`,
+  const child = spawn(process.execPath, [...CLI, 'serve', '--listen', `127.0.0.1:${port}`, '--store', `sqlite:${join(dir, 'store.db')}`,
     '--simulation', join(dir, 'sim'), '--pccs-mode', 'LAZY', '--pcs-url', peer.url], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CONFKUBE_KEK: '07'.repeat(32), CONFKUBE_PCS_API_KEY: API_KEY } });
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
   try {

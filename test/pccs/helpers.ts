@@ -1,5 +1,4 @@
 // A test peer standing in for Intel PCS v4's Get PCK Certificates API, and a service under test in front of it.
-import { spawn } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,7 +11,7 @@ import { toPem } from '../../src/lib/pem.js';
 import { freePort } from '../../src/lib/net.js';
 import { MemoryStore } from '../attestation/helpers/memory-store.js';
 import { testKeyProtector } from '../attestation/helpers/harness.js';
-import { repoRoot } from '../helpers/cli.js';
+export { runCliAsync } from '../helpers/cli.js';
 
 export const API_KEY = 'pcs-subscription-key-0123456789abcdef';
 export const ADMIN = 'test-admin-token-0123456789abcdef';
@@ -115,12 +114,3 @@ export function pckcertQuery(r: SimPlatform['registration'], cpusvn = r.cpu_svn,
   return `/sgx/certification/v4/pckcert?encrypted_ppid=${r.enc_ppid}&cpusvn=${cpusvn}&pcesvn=${pcesvn}&pceid=${r.pce_id}&qeid=${r.qe_id}`;
 }
 
-/** The CLI in a child process, awaited without blocking this event loop (a service under test answers from it). */
-export function runCliAsync(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  return new Promise((resolve) => child.on('close', (status) => resolve({ status, stdout, stderr })));
-}
