@@ -20,3 +20,4 @@ export {
 export { SIM_TCB_STATUSES, SIM_TCB_LEVELS, SIM_QE_LEVELS, converge } from './scenarios.js';
 export { encodeReportBody, type ReportFields } from './report.js';
 export { writePlatform, loadPlatform, PLATFORM_FILE } from './platform-dir.js';
+export { serveAttestationDir, type AttestationDirServer, type AttestationDirEnclave } from './attestation-dir.js';
