@@ -44,3 +44,27 @@ export function bench(name: string, fn: () => unknown, o: BenchOptions): number 
 export function benchSink(): number {
   return sink;
 }
+
+/**
+ * Operations per second of an asynchronous `fn` kept `concurrency` calls in flight (requests to a server): warm up,
+ * then time for `seconds`. A rejected call stops the run: a benchmark that fails is not a number.
+ */
+export async function benchAsync(name: string, fn: () => Promise<unknown>, o: BenchOptions & { concurrency: number }): Promise<number> {
+  const warmup = o.warmup ?? 20;
+  for (let i = 0; i < warmup; i++) if (await fn()) sink++;
+  let n = 0;
+  const t0 = process.hrtime.bigint();
+  const limit = BigInt(Math.round(o.seconds * 1e9));
+  const worker = async (): Promise<void> => {
+    while (process.hrtime.bigint() - t0 < limit) {
+      if (await fn()) sink++;
+      n++;
+    }
+  };
+  await Promise.all(Array.from({ length: o.concurrency }, worker));
+  const s = Number(process.hrtime.bigint() - t0) / 1e9;
+  const rate = n / s;
+  const ms = (1e3 * s * o.concurrency) / n;
+  console.log(`${name.padEnd(o.width ?? 60)} ${rate.toFixed(0).padStart(9)} ops/s  (${ms.toFixed(1)} ms/op at ${o.concurrency} in flight)`);
+  return rate;
+}

@@ -21,6 +21,8 @@ export interface AttestRequest {
   initTime?: RuntimeInput;
   draftPolicy?: string;
   nonce?: string;
+  /** False: the claims only, no signed token (key release by challenge–response evaluates them in-process). */
+  sign?: boolean;
 }
 
 export type AuditFields = Omit<AuditRecord, 'time' | 'clientAddress' | 'id'>;
@@ -159,9 +161,10 @@ export class Attester {
       jti,
       ...(req.nonce !== undefined ? { nonce: req.nonce } : {}),
     };
-    const key = this.d.keyring.active();
-    if (!key && !draft) throw new AttestationError(503, 'ServiceUnavailable', 'no active signing key');
-    const token = draft ? unsecuredToken(body) : await signToken(key!, this.d.baseUrl, body);
+    const unsigned = draft || req.sign === false;
+    const key = unsigned ? null : this.d.keyring.active();
+    if (!key && !unsigned) throw new AttestationError(503, 'ServiceUnavailable', 'no active signing key');
+    const token = req.sign === false ? '' : draft ? unsecuredToken(body) : await signToken(key!, this.d.baseUrl, body);
     audit.decision = 'permit';
     audit.tokenId = jti;
     return { ok: true, token, claims: body, audit };

@@ -5,12 +5,12 @@
 import type { Collateral, Verdict, VerifyOptions } from '../dcap/index.js';
 import type { PckExtensions } from '../sgx/pck.js';
 import type { Quote } from '../sgx/quote.js';
-import type { Store } from '../store/types.js';
+import type { ReleaseKeyStore, Store } from '../store/types.js';
 
 export type { SigningKeyRecord, PolicyRecord, PolicyCertRecord, CollateralRecord, AuditRecord } from '../store/types.js';
 
-/** The part of the store the service uses (the in-memory test store implements just this). */
-export type AttestationStore = Omit<Store, 'kind' | 'policyHistory'> & { readonly kind: string };
+/** The part of the store the service uses (the in-memory test store implements just this); the key store is separate (ServiceOptions.keyStore). */
+export type AttestationStore = Omit<Store, 'kind' | 'policyHistory' | keyof ReleaseKeyStore> & { readonly kind: string };
 
 /** Claims as the policy sees them: claim type → value (boolean, number, string, or JSON object). */
 export type ClaimMap = Record<string, unknown>;

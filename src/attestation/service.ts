@@ -20,7 +20,8 @@ import { certificateRoutes } from './routes/certificates.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { pccsRoutes } from './routes/pccs.js';
 import { policyRoutes } from './routes/policies.js';
-import { KeyReleaseError, keyReleaseRoutes, type ReleasableKey } from '../keyrelease/index.js';
+import { KeyReleaseError, keyManagementRoutes, keyReleaseRoutes, StoreKeySource, type EvidenceSummary, type ReleasableKey } from '../keyrelease/index.js';
+import type { ReleaseKeyStore } from '../store/types.js';
 import { defaultPoolOptions, PolicyPool, type PolicyPoolOptions } from './policy-pool.js';
 import type { PolicyBudget } from './deps.js';
 import { clientErrorHandler, createNodeServer, DEFAULT_CONNECTION_LIMITS, securityHeaders, type ConnectionLimits } from './http-server.js';
@@ -62,7 +63,12 @@ export interface ServiceOptions {
   policyPollMs?: number;
   /** Warnings at start (simulation mode). Default: stderr. */
   warn?: (msg: string) => void;
-  /** Secrets released only to enclaves whose token satisfies the key's release policy (src/keyrelease). */
+  /**
+   * The key store (src/keyrelease, docs/keyrelease.md §Key store); default the service's store when it has one
+   * (SQLite and PostgreSQL do). Without one, no key is releasable and key management answers 501.
+   */
+  keyStore?: ReleaseKeyStore;
+  /** Keys imported into the key store at start (`confkube serve --release-key`); unchanged ones are left alone. */
   releasableKeys?: ReleasableKey[];
   /** Collect process metrics (off in tests that build many services). */
   defaultMetrics?: boolean;
@@ -199,17 +205,40 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
   policyRoutes(app, ctx);
   certificateRoutes(app, ctx);
   pccsRoutes(app, ctx);
-  // Key release lives apart from attestation (docs/keyrelease.md §Decisions: Trustee keeps the key broker apart); it only reads tokens.
+  // Key release lives apart from attestation (docs/keyrelease.md §Decisions: Trustee keeps the key broker apart); it reads
+  // tokens, and verifies challenge–response quotes through the same Attester as /attest/SgxEnclave.
+  const rawKeyStore = o.keyStore ?? (typeof (o.store as Partial<ReleaseKeyStore>).getReleaseKeyVersion === 'function' ? (store as unknown as ReleaseKeyStore) : null);
+  const keys = rawKeyStore ? new StoreKeySource(rawKeyStore, o.keyProtector, now) : null;
+  if (o.releasableKeys?.length && !keys) throw new AttestationError(400, 'InvalidParameter', 'releasable keys need a key store (a SQLite or PostgreSQL store)', 'ERR_NO_KEY_STORE');
+  for (const k of o.releasableKeys ?? []) {
+    const r = await keys!.importKey(k.name, k.secret, k.policy, 'serve --release-key');
+    if (r === 'deleted') warn(`--release-key ${k.name}: the key is deleted in the key store; recover it (POST /keys/${k.name}/recover) to release it again`);
+    else if (r !== 'unchanged') log(`release key ${k.name}: ${r} from --release-key`);
+  }
+  const auditKeyEvent = (type: string, r: { name: string; version: string | null; decision: 'permit' | 'deny' | 'error'; reason: string | null; clientAddress: string; actor?: string | null }, c: Record<string, unknown>, ev: EvidenceSummary | null, tokenId: string | null): Promise<number> => {
+    const str = (k: string): string | null => (typeof c[k] === 'string' ? (c[k] as string) : null);
+    return store.appendAudit({
+      time: now(), clientAddress: r.clientAddress, attestationType: `${type}/${r.name}`, mrEnclave: ev?.mrEnclave ?? str('x-ms-sgx-mrenclave'), mrSigner: ev?.mrSigner ?? str('x-ms-sgx-mrsigner'),
+      tcbStatus: ev?.tcbStatus ?? str('x-ms-sgx-tcb-status'), decision: r.decision, policyHash: ev?.policyHash ?? str('x-ms-policy-hash'), tokenId,
+      simulated: ev?.simulated ?? c['x-ms-sgx-is-simulated'] === true, reason: r.reason, actor: r.actor ?? null, keyVersion: r.version,
+    });
+  };
   keyReleaseRoutes(app, {
-    baseUrl, now, jwks: () => keyring.jwks(),
-    keys: new Map((o.releasableKeys ?? []).map((k) => [k.name, k])),
+    baseUrl, now, jwks: () => keyring.jwks(), keys,
+    verifyEvidence: async (quote, runtime) => {
+      const out = await ctx.attester.attest({ type: 'SgxEnclave', evidence: quote, runtime, sign: false });
+      const a = out.audit;
+      const evidence = { mrEnclave: a.mrEnclave, mrSigner: a.mrSigner, tcbStatus: a.tcbStatus, simulated: a.simulated, policyHash: a.policyHash };
+      return out.ok ? { ok: true, claims: out.claims, evidence } : { ok: false, denied: a.decision === 'deny', message: out.error.message, evidence };
+    },
     audit: async (r) => {
-      const c = r.claims ?? {};
-      const str = (k: string): string | null => (typeof c[k] === 'string' ? (c[k] as string) : null);
-      await store.appendAudit({
-        time: now(), clientAddress: r.clientAddress, attestationType: `keyrelease/${r.name}`, mrEnclave: str('x-ms-sgx-mrenclave'), mrSigner: str('x-ms-sgx-mrsigner'),
-        tcbStatus: str('x-ms-sgx-tcb-status'), decision: r.decision, policyHash: str('x-ms-policy-hash'), tokenId: str('jti'), simulated: c['x-ms-sgx-is-simulated'] === true, reason: r.reason,
-      });
+      await auditKeyEvent('keyrelease', r, r.claims ?? {}, r.evidence, r.tokenId);
+    },
+  });
+  keyManagementRoutes(app, {
+    baseUrl, keys, authenticate: (req) => admin.check(req),
+    audit: async (r) => {
+      await auditKeyEvent('keymgmt', r, {}, null, null);
     },
   });
   healthRoutes(app, health);

@@ -4,11 +4,13 @@ import { KeyReleaseError } from './errors.js';
  * What every release demands before the key's SKR policy is even read (docs/keyrelease.md §Requirements). Azure Key Vault
  * trusts whatever the policy says; here the safe choice is the default and the operator opts out explicitly,
  * in the policy file's `confkube` section:
- * `{"version":"1.0.0","anyOf":[…],"confkube":{"allowSimulated":false,"tcbStatuses":["UpToDate"],"maxTokenAgeSeconds":300,"nonce":"required"}}`.
+ * `{"version":"1.0.0","anyOf":[…],"confkube":{"allowSimulated":false,"allowDebug":false,"tcbStatuses":["UpToDate"],"maxTokenAgeSeconds":300,"nonce":"required"}}`.
  */
 export interface ReleaseRequirements {
   /** Release to tokens of the simulated SGX platform (`x-ms-sgx-is-simulated: true`). Default false. */
   allowSimulated: boolean;
+  /** Release to debug enclaves (`x-ms-sgx-is-debuggable: true`), whose memory the host can read. Default false. */
+  allowDebug: boolean;
   /** The `x-ms-sgx-tcb-status` values released to. Default `["UpToDate"]`. */
   tcbStatuses: string[];
   /** A token older than this (now − `iat`) is refused. Default 300 s (tokens live 8 h). */
@@ -20,7 +22,7 @@ export interface ReleaseRequirements {
   nonce: 'required' | 'off';
 }
 
-export const DEFAULT_REQUIREMENTS: Readonly<ReleaseRequirements> = { allowSimulated: false, tcbStatuses: ['UpToDate'], maxTokenAgeSeconds: 300, nonce: 'off' };
+export const DEFAULT_REQUIREMENTS: Readonly<ReleaseRequirements> = { allowSimulated: false, allowDebug: false, tcbStatuses: ['UpToDate'], maxTokenAgeSeconds: 300, nonce: 'off' };
 
 const TCB_STATUSES = ['UpToDate', 'SWHardeningNeeded', 'ConfigurationNeeded', 'ConfigurationAndSWHardeningNeeded', 'OutOfDate', 'OutOfDateConfigurationNeeded'];
 
@@ -32,12 +34,16 @@ export function parseRequirements(json: unknown): ReleaseRequirements {
   if (json === undefined) return { ...DEFAULT_REQUIREMENTS, tcbStatuses: [...DEFAULT_REQUIREMENTS.tcbStatuses] };
   if (!json || typeof json !== 'object' || Array.isArray(json)) throw bad('not a JSON object');
   const o = json as Record<string, unknown>;
-  const unknown = Object.keys(o).filter((k) => !['allowSimulated', 'tcbStatuses', 'maxTokenAgeSeconds', 'nonce'].includes(k));
+  const unknown = Object.keys(o).filter((k) => !['allowSimulated', 'allowDebug', 'tcbStatuses', 'maxTokenAgeSeconds', 'nonce'].includes(k));
   if (unknown.length) throw bad(`unknown field ${JSON.stringify(unknown[0])}`);
   const r: ReleaseRequirements = { ...DEFAULT_REQUIREMENTS, tcbStatuses: [...DEFAULT_REQUIREMENTS.tcbStatuses] };
   if (o.allowSimulated !== undefined) {
     if (typeof o.allowSimulated !== 'boolean') throw bad('"allowSimulated" must be true or false');
     r.allowSimulated = o.allowSimulated;
+  }
+  if (o.allowDebug !== undefined) {
+    if (typeof o.allowDebug !== 'boolean') throw bad('"allowDebug" must be true or false');
+    r.allowDebug = o.allowDebug;
   }
   if (o.tcbStatuses !== undefined) {
     if (!Array.isArray(o.tcbStatuses) || o.tcbStatuses.length === 0) throw bad('"tcbStatuses" must be a non-empty array');
@@ -60,6 +66,7 @@ const denied = (msg: string): KeyReleaseError => new KeyReleaseError(403, 'Relea
 /** Refuse (403) a verified token that fails the key's requirements; the nonce, if required, is checked by the caller. */
 export function checkRequirements(r: ReleaseRequirements, claims: Record<string, unknown>, nowS: number, keyName: string): void {
   if (claims['x-ms-sgx-is-simulated'] === true && !r.allowSimulated) throw denied(`${keyName}: the token is from the simulated SGX platform and the key does not allow simulated tokens`);
+  if (claims['x-ms-sgx-is-debuggable'] !== false && !r.allowDebug) throw denied(`${keyName}: debug: the enclave is debuggable (or does not say) and the key does not allow debug enclaves`);
   const tcb = claims['x-ms-sgx-tcb-status'];
   if (typeof tcb !== 'string' || !r.tcbStatuses.includes(tcb)) throw denied(`${keyName}: TCB status ${JSON.stringify(tcb ?? null)} is not one of ${r.tcbStatuses.join(', ')}`);
   const iat = claims.iat;

@@ -1,4 +1,4 @@
-export type { AuditQuery, AuditRecord, CollateralRecord, PolicyCertRecord, PolicyRecord, SigningKeyRecord, Store } from './types.js';
+export type { AuditQuery, AuditRecord, CollateralRecord, NewReleaseKeyVersion, PolicyCertRecord, PolicyRecord, ReleaseKeyRecord, ReleaseKeyStore, ReleaseKeyVersionRecord, SigningKeyRecord, Store } from './types.js';
 export { openStore, type OpenStoreOptions } from './open-store.js';
 export { AesGcmKeyProtector, KeyProtectionError, isSealed, kekId, newKekText, parseKek, type KeyProtector } from './sealed-key.js';
 export { keyProtectorFrom, type KekSource } from './kek.js';

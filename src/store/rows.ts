@@ -1,4 +1,4 @@
-import type { AuditQuery, AuditRecord, CollateralRecord, PolicyCertRecord, PolicyRecord, SigningKeyRecord } from './types.js';
+import type { AuditQuery, AuditRecord, CollateralRecord, NewReleaseKeyVersion, PolicyCertRecord, PolicyRecord, ReleaseKeyRecord, ReleaseKeyVersionRecord, SigningKeyRecord } from './types.js';
 import { StoreArgumentError } from './errors.js';
 import { isSealed } from './sealed-key.js';
 
@@ -50,7 +50,52 @@ export function auditFromRow(r: Row): AuditRecord {
     mrEnclave: strOrNull(r.mr_enclave), mrSigner: strOrNull(r.mr_signer), tcbStatus: strOrNull(r.tcb_status),
     decision: r.decision as AuditRecord['decision'], policyHash: strOrNull(r.policy_hash), tokenId: strOrNull(r.token_id),
     simulated: r.simulated === true || r.simulated === 1 || r.simulated === 1n, reason: strOrNull(r.reason),
+    // Only key-store records carry these; attestation records read back as they were written.
+    ...(r.actor != null ? { actor: r.actor as string } : {}),
+    ...(r.key_version != null ? { keyVersion: r.key_version as string } : {}),
   };
+}
+
+export function releaseKeyFromRow(r: Row): ReleaseKeyRecord {
+  return {
+    name: r.name as string, createdAt: ms(r.created_at), createdBy: r.created_by as string, retentionDays: ms(r.retention_days),
+    deletedAt: msOrNull(r.deleted_at), purgeAt: msOrNull(r.purge_at),
+  };
+}
+
+export function releaseKeyVersionFromRow(r: Row): ReleaseKeyVersionRecord {
+  return {
+    name: r.name as string, version: r.version as string, seq: ms(r.seq), sealedSecret: r.sealed_secret as string, policy: r.policy as string,
+    enabled: r.enabled === true || r.enabled === 1, createdAt: ms(r.created_at), updatedAt: ms(r.updated_at),
+  };
+}
+
+/** The columns of release_keys (`k_*`) and release_key_versions (`v_*`) read in one joined row. */
+export function releaseKeyAndVersionFromRow(r: Row): { key: ReleaseKeyRecord; version: ReleaseKeyVersionRecord } {
+  const pick = (prefix: string): Row => Object.fromEntries(Object.entries(r).filter(([k]) => k.startsWith(prefix)).map(([k, v]) => [k.slice(prefix.length), v]));
+  return { key: releaseKeyFromRow(pick('k_')), version: releaseKeyVersionFromRow(pick('v_')) };
+}
+
+export function checkReleaseKey(k: ReleaseKeyRecord): void {
+  checkString('release key name', k.name);
+  if (k.name === '') throw new StoreArgumentError('release key name is empty');
+  checkString(`release key ${k.name} createdBy`, k.createdBy);
+  checkTime(`release key ${k.name} createdAt`, k.createdAt);
+  if (!Number.isSafeInteger(k.retentionDays) || k.retentionDays < 0) throw new StoreArgumentError(`release key ${k.name} retentionDays must be a non-negative integer, got ${String(k.retentionDays)}`);
+  checkTime(`release key ${k.name} deletedAt`, k.deletedAt, true);
+  checkTime(`release key ${k.name} purgeAt`, k.purgeAt, true);
+}
+
+/** A secret reaches the store only sealed, like a private key (checkSealed). */
+export function checkReleaseKeyVersion(v: NewReleaseKeyVersion): void {
+  checkString('release key name', v.name);
+  checkString(`release key ${v.name} version`, v.version);
+  if (v.version === '') throw new StoreArgumentError(`release key ${v.name} version is empty`);
+  checkSealed(`release key ${v.name}/${v.version} sealedSecret`, v.sealedSecret);
+  checkString(`release key ${v.name}/${v.version} policy`, v.policy);
+  if (typeof v.enabled !== 'boolean') throw new StoreArgumentError(`release key ${v.name}/${v.version} enabled must be a boolean`);
+  checkTime(`release key ${v.name}/${v.version} createdAt`, v.createdAt);
+  checkTime(`release key ${v.name}/${v.version} updatedAt`, v.updatedAt);
 }
 
 /** Times are integer milliseconds since the epoch; anything else is a caller's bug caught before it is stored. */
@@ -109,7 +154,7 @@ export function checkAudit(r: AuditRecord): void {
   checkTime('audit time', r.time);
   checkString('audit clientAddress', r.clientAddress);
   checkString('audit attestationType', r.attestationType);
-  for (const f of ['mrEnclave', 'mrSigner', 'tcbStatus', 'policyHash', 'tokenId', 'reason'] as const) checkString(`audit ${f}`, r[f], true);
+  for (const f of ['mrEnclave', 'mrSigner', 'tcbStatus', 'policyHash', 'tokenId', 'reason', 'actor', 'keyVersion'] as const) checkString(`audit ${f}`, r[f], true);
   if (!DECISIONS.has(r.decision)) throw new StoreArgumentError(`audit decision must be permit, deny or error, got ${String(r.decision)}`);
   if (typeof r.simulated !== 'boolean') throw new StoreArgumentError('audit simulated must be a boolean');
 }

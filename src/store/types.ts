@@ -57,6 +57,10 @@ export interface AuditRecord {
   tokenId: string | null;
   simulated: boolean;
   reason?: string | null;
+  /** Who asked, for key management: `admin:<8 hex>` (docs/keyrelease.md §Audit). Absent on attestations. */
+  actor?: string | null;
+  /** The release key version a key release or key-management record is about. */
+  keyVersion?: string | null;
 }
 
 export interface AuditQuery {
@@ -67,7 +71,62 @@ export interface AuditQuery {
   tokenId?: string;
 }
 
-export interface Store {
+/** A named key of the key store (docs/keyrelease.md §Key store); its secrets live in its versions. */
+export interface ReleaseKeyRecord {
+  name: string;
+  createdAt: number;
+  createdBy: string;
+  /** Days a deleted key stays recoverable before it is purged. */
+  retentionDays: number;
+  /** Set while the key is deleted (recoverable until `purgeAt`). */
+  deletedAt: number | null;
+  purgeAt: number | null;
+}
+
+/** One version of a release key: its secret (sealed, the name and version as AAD) and its release policy. */
+export interface ReleaseKeyVersionRecord {
+  name: string;
+  /** Opaque (32 hex digits), chosen by the caller. */
+  version: string;
+  /** 1, 2, 3… per key, assigned by the store: the highest is the current version. */
+  seq: number;
+  sealedSecret: string;
+  /** The release policy as JSON text (Azure SKR policy with confkube's `confkube` section). */
+  policy: string;
+  enabled: boolean;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export type NewReleaseKeyVersion = Omit<ReleaseKeyVersionRecord, 'seq'>;
+
+/**
+ * The key store (docs/keyrelease.md §Key store). Deleting is soft: a deleted key keeps its versions until
+ * `purgeAt`, is never released, and can be recovered until then; `purgeReleaseKeys` removes what is due.
+ */
+export interface ReleaseKeyStore {
+  /** A new key with its first version; ERR_STORE_CONFLICT if the name exists (deleted or not). */
+  createReleaseKey(k: ReleaseKeyRecord, first: NewReleaseKeyVersion): Promise<ReleaseKeyVersionRecord>;
+  /** A new current version; ERR_STORE_CONFLICT if the key does not exist, is deleted, or has that version. */
+  addReleaseKeyVersion(v: NewReleaseKeyVersion): Promise<ReleaseKeyVersionRecord>;
+  getReleaseKey(name: string): Promise<ReleaseKeyRecord | null>;
+  /** All keys, deleted ones included, by name. */
+  listReleaseKeys(): Promise<ReleaseKeyRecord[]>;
+  /** Newest first. */
+  listReleaseKeyVersions(name: string): Promise<ReleaseKeyVersionRecord[]>;
+  /** A version (null: the current one) with its key, in one read; null if either does not exist. */
+  getReleaseKeyVersion(name: string, version: string | null): Promise<{ key: ReleaseKeyRecord; version: ReleaseKeyVersionRecord } | null>;
+  /** False if the version does not exist or its key is deleted. */
+  setReleaseKeyVersionEnabled(name: string, version: string, enabled: boolean, at: number): Promise<boolean>;
+  /** Soft delete; false if the key does not exist or is already deleted. */
+  deleteReleaseKey(name: string, at: number, purgeAt: number): Promise<boolean>;
+  /** Undeletes a key deleted and not yet due for purge at `now`; false otherwise. */
+  recoverReleaseKey(name: string, now: number): Promise<boolean>;
+  /** Removes deleted keys (and their versions) whose `purgeAt` is at or before `now`; returns how many. */
+  purgeReleaseKeys(now: number): Promise<number>;
+}
+
+export interface Store extends ReleaseKeyStore {
   readonly kind: 'sqlite' | 'postgres';
   /** Idempotent; safe when several processes start at once. */
   migrate(): Promise<void>;

@@ -5,7 +5,6 @@ import assert from 'node:assert/strict';
 import { createHash, generateKeyPairSync } from 'node:crypto';
 import { compactDecrypt } from 'jose';
 import { request, startService } from './helpers/harness.js';
-import { MemoryStore } from './helpers/memory-store.js';
 import { createPlatform } from '../../src/sim/index.js';
 import { parseReleasePolicy, releaseAllowed } from '../../src/keyrelease/index.js';
 
@@ -17,7 +16,6 @@ test('secure key release: the secret is released, wrapped to the enclave key, on
   const jwk = publicKey.export({ format: 'jwk' });
   const runtime = Buffer.from(JSON.stringify({ keys: [{ kid: 'enclave-key', kty: 'RSA', key_ops: ['encrypt'], n: jwk.n, e: jwk.e }] }));
   const quote = platform.quote({ mrEnclave: sha('kr enclave'), mrSigner: sha('kr signer'), reportData: sha(runtime), isvSvn: 2, isvProdId: 1 });
-  const store = new MemoryStore();
   const secret = Buffer.from('s3cr3t database password');
   const policyFor = (url: string, minSvn: number) => parseReleasePolicy({
     version: '1.0.0',
@@ -29,11 +27,11 @@ test('secure key release: the secret is released, wrapped to the enclave key, on
     // The simulated platform signs this test's quotes: the key opts in explicitly.
     confkube: { allowSimulated: true },
   });
-  // The authority is the service's own base URL, known only once it has a port: bind the policy lazily.
-  const keys = [{ name: 'db-password', secret, policy: policyFor('pending', 2) }, { name: 'needs-svn-5', secret, policy: policyFor('pending', 5) }];
-  const svc = await startService({ store, collateral: { simulated: { rootCertDer: platform.rootCertDer, files: platform.collateralFiles() } }, now: Date.now, releasableKeys: keys });
-  keys[0].policy = policyFor(svc.url, 2);
-  keys[1].policy = policyFor(svc.url, 5);
+  // The authority is the service's own base URL: the keys are made once its port is known, and imported into its key store.
+  const svc = await startService({
+    collateral: { simulated: { rootCertDer: platform.rootCertDer, files: platform.collateralFiles() } }, now: Date.now,
+    releasableKeys: (url) => [{ name: 'db-password', secret, policy: policyFor(url, 2) }, { name: 'needs-svn-5', secret, policy: policyFor(url, 5) }],
+  });
   const json = { 'content-type': 'application/json' };
   try {
     const att = await request(svc, 'POST', '/attest/SgxEnclave?api-version=2022-08-01', JSON.stringify({ quote: Buffer.from(quote).toString('base64url'), runtimeData: { data: runtime.toString('base64url'), dataType: 'JSON' } }), json);
@@ -55,7 +53,7 @@ test('secure key release: the secret is released, wrapped to the enclave key, on
     assert.equal((await request(svc, 'POST', '/keys/db-password/release', JSON.stringify({ target: none }), json)).status, 400, 'alg none is never accepted');
     assert.equal((await request(svc, 'POST', '/keys/unknown/release', JSON.stringify({ target: token }), json)).status, 404);
     assert.equal((await request(svc, 'POST', '/keys/db-password/release', JSON.stringify({}), json)).status, 400);
-    const audit = store.audit.filter((r) => r.attestationType.startsWith('keyrelease/'));
+    const audit = (await svc.store.queryAudit({})).reverse().filter((r) => r.attestationType.startsWith('keyrelease/'));
     assert.deepEqual(audit.map((r) => r.decision), ['permit', 'deny', 'error', 'error']);
     assert.equal(audit[0].tokenId, JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString()).jti);
   } finally {

@@ -15,13 +15,12 @@ const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 20
 const pub = publicKey.export({ format: 'jwk' });
 const SECRET = Buffer.from('database password');
 
-/** Keys by name with the given `confkube` requirements; the authority (the base URL) is set once the service has a port. */
-function keysWith(reqs: Record<string, object | undefined>): { keys: ReleasableKey[]; bind(url: string): void } {
+/** Keys by name with the given `confkube` requirements; the authority is the service's base URL, known once it has a port. */
+function keysWith(reqs: Record<string, object | undefined>): { keys: (url: string) => ReleasableKey[] } {
   const policy = (url: string, confkube: object | undefined) => parseReleasePolicy({
     version: '1.0.0', anyOf: [{ authority: url, allOf: [{ claim: 'x-ms-sgx-mrsigner', equals: sha('kr signer').toString('hex') }] }], ...(confkube ? { confkube } : {}),
   });
-  const keys = Object.entries(reqs).map(([name, c]) => ({ name, secret: SECRET, policy: policy('pending', c) }));
-  return { keys, bind: (url) => keys.forEach((k, i) => (k.policy = policy(url, Object.values(reqs)[i]))) };
+  return { keys: (url) => Object.entries(reqs).map(([name, c]) => ({ name, secret: SECRET, policy: policy(url, c) })) };
 }
 
 async function tokenFor(svc: Running, platform: SimPlatform, runtimeExtra: Record<string, unknown> = {}): Promise<string> {
@@ -47,9 +46,8 @@ async function released(res: Promise<{ status: number; text: string; json: () =>
 
 test('simulated tokens are refused unless the key allows them; the TCB must be UpToDate unless the key names other statuses', async () => {
   const upToDate = createPlatform({ seed: 'kr-sec-uptodate' });
-  const { keys, bind } = keysWith({ strict: undefined, 'sim-ok': { allowSimulated: true }, 'sim-outofdate-ok': { allowSimulated: true, tcbStatuses: ['UpToDate', 'OutOfDate'] } });
+  const { keys } = keysWith({ strict: undefined, 'sim-ok': { allowSimulated: true }, 'sim-outofdate-ok': { allowSimulated: true, tcbStatuses: ['UpToDate', 'OutOfDate'] } });
   let svc = await startService({ collateral: { simulated: { rootCertDer: upToDate.rootCertDer, files: upToDate.collateralFiles() } }, now: Date.now, releasableKeys: keys });
-  bind(svc.url);
   try {
     const token = await tokenFor(svc, upToDate);
     await denied(release(svc, 'strict', token), /simulated SGX platform/);
@@ -59,7 +57,6 @@ test('simulated tokens are refused unless the key allows them; the TCB must be U
   }
   const outOfDate = createPlatform({ seed: 'kr-sec-outofdate', status: 'OutOfDate' });
   svc = await startService({ collateral: { simulated: { rootCertDer: outOfDate.rootCertDer, files: outOfDate.collateralFiles() } }, now: Date.now, releasableKeys: keys });
-  bind(svc.url);
   try {
     const token = await tokenFor(svc, outOfDate);
     await denied(release(svc, 'sim-ok', token), /TCB status "OutOfDate" is not one of UpToDate/);
@@ -71,10 +68,9 @@ test('simulated tokens are refused unless the key allows them; the TCB must be U
 
 test('a token older than the key\'s maximum age is refused (default 300 s), though still within its 8 h life', async () => {
   const platform = createPlatform({ seed: 'kr-sec-age' });
-  const { keys, bind } = keysWith({ 'default-age': { allowSimulated: true }, 'one-hour': { allowSimulated: true, maxTokenAgeSeconds: 3600 } });
+  const { keys } = keysWith({ 'default-age': { allowSimulated: true }, 'one-hour': { allowSimulated: true, maxTokenAgeSeconds: 3600 } });
   let clock = Date.now();
   const svc = await startService({ collateral: { simulated: { rootCertDer: platform.rootCertDer, files: platform.collateralFiles() } }, now: () => clock, releasableKeys: keys });
-  bind(svc.url);
   try {
     const token = await tokenFor(svc, platform);
     await released(release(svc, 'default-age', token));
@@ -88,10 +84,9 @@ test('a token older than the key\'s maximum age is refused (default 300 s), thou
 
 test('challenge–response: the release needs a fresh nonce from the service bound in the enclave\'s runtime data, once, for this key, before it expires', async () => {
   const platform = createPlatform({ seed: 'kr-sec-nonce' });
-  const { keys, bind } = keysWith({ challenged: { allowSimulated: true, nonce: 'required' }, other: { allowSimulated: true, nonce: 'required' } });
+  const { keys } = keysWith({ challenged: { allowSimulated: true, nonce: 'required' }, other: { allowSimulated: true, nonce: 'required' } });
   let clock = Date.now();
   const svc = await startService({ collateral: { simulated: { rootCertDer: platform.rootCertDer, files: platform.collateralFiles() } }, now: () => clock, releasableKeys: keys });
-  bind(svc.url);
   const nonceFor = async (name: string): Promise<string> => {
     const r = await request(svc, 'POST', `/keys/${name}/nonce?api-version=7.4`, undefined);
     assert.equal(r.status, 200, r.text);
@@ -116,8 +111,8 @@ test('challenge–response: the release needs a fresh nonce from the service bou
 
 test('release requirements in the policy file are checked when the policy is read', () => {
   const base = { version: '1.0.0', anyOf: [{ authority: 'https://a.example', allOf: [{ claim: 'x', equals: 1 }] }] };
-  assert.deepEqual(parseReleasePolicy(base).confkube, { allowSimulated: false, tcbStatuses: ['UpToDate'], maxTokenAgeSeconds: 300, nonce: 'off' });
-  for (const confkube of [{ allowSimulated: 'yes' }, { tcbStatuses: [] }, { tcbStatuses: ['Fine'] }, { maxTokenAgeSeconds: 0 }, { maxTokenAgeSeconds: 1e9 }, { nonce: 'sometimes' }, { allowsimulated: true }, []]) {
+  assert.deepEqual(parseReleasePolicy(base).confkube, { allowSimulated: false, allowDebug: false, tcbStatuses: ['UpToDate'], maxTokenAgeSeconds: 300, nonce: 'off' });
+  for (const confkube of [{ allowSimulated: 'yes' }, { allowDebug: 1 }, { tcbStatuses: [] }, { tcbStatuses: ['Fine'] }, { maxTokenAgeSeconds: 0 }, { maxTokenAgeSeconds: 1e9 }, { nonce: 'sometimes' }, { allowsimulated: true }, []]) {
     assert.throws(() => parseReleasePolicy({ ...base, confkube }), /confkube section/, JSON.stringify(confkube));
   }
 });

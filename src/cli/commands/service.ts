@@ -117,9 +117,10 @@ export async function startFromFlags(f: ServeFlags): Promise<{ url: string; list
   const releasableKeys = f.releaseKey.map((spec) => {
     const m = /^([A-Za-z0-9_-]{1,127})=([^:]+):(.+)$/.exec(spec);
     if (!m) throw new UsageError(`--release-key: expected NAME=SECRET_FILE:POLICY_FILE, got ${JSON.stringify(spec)}`);
-    let policy;
+    let policy: unknown;
     try {
-      policy = parseReleasePolicy(JSON.parse(readText(m[3], 'release policy')));
+      policy = JSON.parse(readText(m[3], 'release policy'));
+      parseReleasePolicy(policy);
     } catch (e) {
       throw new UsageError(`--release-key ${m[1]}: ${(e as Error).message}`);
     }

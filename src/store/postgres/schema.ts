@@ -60,6 +60,31 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   ALTER TABLE confkube_signing_keys RENAME COLUMN private_key_pem TO sealed_private_key;
   CREATE TABLE confkube_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
   `,
+  // The key store (docs/keyrelease.md §Key store): secrets sealed under the KEK; audit names the actor and key version.
+  `
+  CREATE TABLE confkube_release_keys (
+    name TEXT PRIMARY KEY,
+    created_at BIGINT NOT NULL,
+    created_by TEXT NOT NULL,
+    retention_days INTEGER NOT NULL,
+    deleted_at BIGINT,
+    purge_at BIGINT
+  );
+  CREATE TABLE confkube_release_key_versions (
+    name TEXT NOT NULL REFERENCES confkube_release_keys (name) ON DELETE CASCADE,
+    version TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    sealed_secret TEXT NOT NULL,
+    policy TEXT NOT NULL,
+    enabled BOOLEAN NOT NULL,
+    created_at BIGINT NOT NULL,
+    updated_at BIGINT NOT NULL,
+    PRIMARY KEY (name, version),
+    UNIQUE (name, seq)
+  );
+  ALTER TABLE confkube_audit ADD COLUMN actor TEXT;
+  ALTER TABLE confkube_audit ADD COLUMN key_version TEXT;
+  `,
 ];
 
 /**

@@ -1,9 +1,12 @@
 import pg from 'pg';
-import type { AuditQuery, AuditRecord, CollateralRecord, PolicyCertRecord, PolicyRecord, SigningKeyRecord, Store } from '../types.js';
+import type {
+  AuditQuery, AuditRecord, CollateralRecord, NewReleaseKeyVersion, PolicyCertRecord, PolicyRecord, ReleaseKeyRecord, ReleaseKeyVersionRecord, SigningKeyRecord, Store,
+} from '../types.js';
 import { StoreConflictError, StoreQueryError, StoreUnavailableError } from '../errors.js';
 import {
   asBuffer, auditFromRow, checkAudit, checkAuditQuery, checkCollateral, checkLimit, checkPolicy, checkPolicyCert, checkSealed, checkSigningKey,
   checkString, checkTime, collateralFromRow, DEFAULT_HISTORY_LIMIT, policyCertFromRow, policyFromRow, signingKeyFromRow, type Row,
+  checkReleaseKey, checkReleaseKeyVersion, releaseKeyAndVersionFromRow, releaseKeyFromRow, releaseKeyVersionFromRow,
 } from '../rows.js';
 import { MIGRATION_LOCK_KEY, POSTGRES_MIGRATIONS, SIGNING_KEY_LOCK_KEY } from './schema.js';
 import { translatePgError } from './errors.js';
@@ -17,9 +20,16 @@ const CONNECT_TIMEOUT_MS = 5_000;
 const POLICY_VERSION = { name: 'confkube_policy_version', text: "SELECT value FROM confkube_counters WHERE name = 'policy_version'" };
 const INSERT_AUDIT = {
   name: 'confkube_insert_audit',
-  text: `INSERT INTO confkube_audit (time, client_address, attestation_type, mr_enclave, mr_signer, tcb_status, decision, policy_hash, token_id, simulated, reason)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id`,
+  text: `INSERT INTO confkube_audit (time, client_address, attestation_type, mr_enclave, mr_signer, tcb_status, decision, policy_hash, token_id, simulated, reason, actor, key_version)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
 };
+/** A release key's row and one of its versions', prefixed so neither shadows the other (rows.ts releaseKeyAndVersionFromRow). */
+const KEY_AND_VERSION = `SELECT k.name AS k_name, k.created_at AS k_created_at, k.created_by AS k_created_by, k.retention_days AS k_retention_days,
+  k.deleted_at AS k_deleted_at, k.purge_at AS k_purge_at, v.name AS v_name, v.version AS v_version, v.seq AS v_seq, v.sealed_secret AS v_sealed_secret,
+  v.policy AS v_policy, v.enabled AS v_enabled, v.created_at AS v_created_at, v.updated_at AS v_updated_at
+  FROM confkube_release_keys k JOIN confkube_release_key_versions v ON v.name = k.name`;
+const CURRENT_KEY_VERSION = { name: 'confkube_current_key_version', text: `${KEY_AND_VERSION} WHERE k.name = $1 ORDER BY v.seq DESC LIMIT 1` };
+const KEY_VERSION = { name: 'confkube_key_version', text: `${KEY_AND_VERSION} WHERE k.name = $1 AND v.version = $2` };
 
 /**
  * The shared store: a connection pool on one PostgreSQL database that several service replicas use at once.
@@ -297,7 +307,7 @@ export class PostgresStore implements Store {
     checkAudit(r);
     // A single statement outside BEGIN is its own transaction: it has committed when the result arrives.
     const rows = await this.q('appendAudit', this.pool, INSERT_AUDIT,
-      [r.time, r.clientAddress, r.attestationType, r.mrEnclave, r.mrSigner, r.tcbStatus, r.decision, r.policyHash, r.tokenId, r.simulated, r.reason ?? null]);
+      [r.time, r.clientAddress, r.attestationType, r.mrEnclave, r.mrSigner, r.tcbStatus, r.decision, r.policyHash, r.tokenId, r.simulated, r.reason ?? null, r.actor ?? null, r.keyVersion ?? null]);
     return Number(rows[0]!.id);
   }
 
@@ -310,6 +320,93 @@ export class PostgresStore implements Store {
     args.push(limit);
     const sql = `SELECT * FROM confkube_audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${args.length}`;
     return (await this.q('queryAudit', this.pool, sql, args)).map(auditFromRow);
+  }
+
+  // The key store (types.ts ReleaseKeyStore). Versions of one key are numbered under its row lock (FOR UPDATE).
+
+  async createReleaseKey(k: ReleaseKeyRecord, first: NewReleaseKeyVersion): Promise<ReleaseKeyVersionRecord> {
+    checkReleaseKey(k);
+    checkReleaseKeyVersion(first);
+    return this.tx('createReleaseKey', async (c) => {
+      const inserted = await this.q('createReleaseKey', c,
+        `INSERT INTO confkube_release_keys (name, created_at, created_by, retention_days, deleted_at, purge_at) VALUES ($1, $2, $3, $4, $5, $6)
+         ON CONFLICT (name) DO NOTHING RETURNING name`, [k.name, k.createdAt, k.createdBy, k.retentionDays, k.deletedAt, k.purgeAt]);
+      if (inserted.length === 0) throw new StoreConflictError(`release key ${k.name} already exists`);
+      return this.insertKeyVersion(c, { ...first, name: k.name }, 1);
+    });
+  }
+
+  private async insertKeyVersion(c: pg.PoolClient, v: NewReleaseKeyVersion, seq: number): Promise<ReleaseKeyVersionRecord> {
+    const rows = await this.q('addReleaseKeyVersion', c,
+      `INSERT INTO confkube_release_key_versions (name, version, seq, sealed_secret, policy, enabled, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+       ON CONFLICT (name, version) DO NOTHING RETURNING version`, [v.name, v.version, seq, v.sealedSecret, v.policy, v.enabled, v.createdAt, v.updatedAt]);
+    if (rows.length === 0) throw new StoreConflictError(`release key ${v.name} already has version ${v.version}`);
+    return { ...v, seq };
+  }
+
+  async addReleaseKeyVersion(v: NewReleaseKeyVersion): Promise<ReleaseKeyVersionRecord> {
+    checkReleaseKeyVersion(v);
+    return this.tx('addReleaseKeyVersion', async (c) => {
+      const k = (await this.q('addReleaseKeyVersion', c, 'SELECT deleted_at FROM confkube_release_keys WHERE name = $1 FOR UPDATE', [v.name]))[0];
+      if (k === undefined) throw new StoreConflictError(`release key ${v.name} does not exist`);
+      if (k.deleted_at !== null) throw new StoreConflictError(`release key ${v.name} is deleted`);
+      const seq = Number((await this.q('addReleaseKeyVersion', c, 'SELECT coalesce(max(seq), 0) + 1 AS s FROM confkube_release_key_versions WHERE name = $1', [v.name]))[0]!.s);
+      return this.insertKeyVersion(c, v, seq);
+    });
+  }
+
+  async getReleaseKey(name: string): Promise<ReleaseKeyRecord | null> {
+    checkString('release key name', name);
+    const r = (await this.q('getReleaseKey', this.pool, 'SELECT * FROM confkube_release_keys WHERE name = $1', [name]))[0];
+    return r === undefined ? null : releaseKeyFromRow(r);
+  }
+
+  async listReleaseKeys(): Promise<ReleaseKeyRecord[]> {
+    return (await this.q('listReleaseKeys', this.pool, 'SELECT * FROM confkube_release_keys ORDER BY name')).map(releaseKeyFromRow);
+  }
+
+  async listReleaseKeyVersions(name: string): Promise<ReleaseKeyVersionRecord[]> {
+    checkString('release key name', name);
+    return (await this.q('listReleaseKeyVersions', this.pool, 'SELECT * FROM confkube_release_key_versions WHERE name = $1 ORDER BY seq DESC', [name])).map(releaseKeyVersionFromRow);
+  }
+
+  async getReleaseKeyVersion(name: string, version: string | null): Promise<{ key: ReleaseKeyRecord; version: ReleaseKeyVersionRecord } | null> {
+    checkString('release key name', name);
+    checkString(`release key ${name} version`, version, true);
+    const rows = version === null
+      ? await this.q('getReleaseKeyVersion', this.pool, CURRENT_KEY_VERSION, [name])
+      : await this.q('getReleaseKeyVersion', this.pool, KEY_VERSION, [name, version]);
+    return rows[0] === undefined ? null : releaseKeyAndVersionFromRow(rows[0]);
+  }
+
+  async setReleaseKeyVersionEnabled(name: string, version: string, enabled: boolean, at: number): Promise<boolean> {
+    checkString('release key name', name);
+    checkString(`release key ${name} version`, version);
+    checkTime(`release key ${name}/${version} updatedAt`, at);
+    const rows = await this.q('setReleaseKeyVersionEnabled', this.pool,
+      `UPDATE confkube_release_key_versions v SET enabled = $1, updated_at = $2 FROM confkube_release_keys k
+       WHERE v.name = $3 AND v.version = $4 AND k.name = v.name AND k.deleted_at IS NULL RETURNING v.version`, [enabled, at, name, version]);
+    return rows.length > 0;
+  }
+
+  async deleteReleaseKey(name: string, at: number, purgeAt: number): Promise<boolean> {
+    checkString('release key name', name);
+    checkTime(`release key ${name} deletedAt`, at);
+    checkTime(`release key ${name} purgeAt`, purgeAt);
+    return (await this.q('deleteReleaseKey', this.pool, 'UPDATE confkube_release_keys SET deleted_at = $1, purge_at = $2 WHERE name = $3 AND deleted_at IS NULL RETURNING name', [at, purgeAt, name])).length > 0;
+  }
+
+  async recoverReleaseKey(name: string, now: number): Promise<boolean> {
+    checkString('release key name', name);
+    checkTime('release key recovery time', now);
+    return (await this.q('recoverReleaseKey', this.pool,
+      'UPDATE confkube_release_keys SET deleted_at = NULL, purge_at = NULL WHERE name = $1 AND deleted_at IS NOT NULL AND purge_at > $2 RETURNING name', [name, now])).length > 0;
+  }
+
+  async purgeReleaseKeys(now: number): Promise<number> {
+    checkTime('release key purge time', now);
+    // Versions go with their key (ON DELETE CASCADE).
+    return (await this.q('purgeReleaseKeys', this.pool, 'DELETE FROM confkube_release_keys WHERE deleted_at IS NOT NULL AND purge_at <= $1 RETURNING name', [now])).length;
   }
 
   async close(): Promise<void> {

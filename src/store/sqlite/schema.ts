@@ -60,4 +60,29 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE signing_keys RENAME COLUMN private_key_pem TO sealed_private_key;
   CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
   `,
+  // The key store (docs/keyrelease.md §Key store): secrets sealed under the KEK; audit names the actor and key version.
+  `
+  CREATE TABLE release_keys (
+    name TEXT PRIMARY KEY,
+    created_at INTEGER NOT NULL,
+    created_by TEXT NOT NULL,
+    retention_days INTEGER NOT NULL,
+    deleted_at INTEGER,
+    purge_at INTEGER
+  );
+  CREATE TABLE release_key_versions (
+    name TEXT NOT NULL REFERENCES release_keys (name) ON DELETE CASCADE,
+    version TEXT NOT NULL,
+    seq INTEGER NOT NULL,
+    sealed_secret TEXT NOT NULL,
+    policy TEXT NOT NULL,
+    enabled INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    updated_at INTEGER NOT NULL,
+    PRIMARY KEY (name, version),
+    UNIQUE (name, seq)
+  );
+  ALTER TABLE audit ADD COLUMN actor TEXT;
+  ALTER TABLE audit ADD COLUMN key_version TEXT;
+  `,
 ];

@@ -1,13 +1,22 @@
 import Database from 'better-sqlite3';
-import type { AuditQuery, AuditRecord, CollateralRecord, PolicyCertRecord, PolicyRecord, SigningKeyRecord, Store } from '../types.js';
+import type {
+  AuditQuery, AuditRecord, CollateralRecord, NewReleaseKeyVersion, PolicyCertRecord, PolicyRecord, ReleaseKeyRecord, ReleaseKeyVersionRecord, SigningKeyRecord, Store,
+} from '../types.js';
 import { StoreConflictError, StoreQueryError, StoreUnavailableError } from '../errors.js';
 import { ConfkubeError } from '../../lib/errors.js';
 import {
   asBuffer, auditFromRow, checkAudit, checkAuditQuery, checkCollateral, checkLimit, checkPolicy, checkPolicyCert, checkSealed, checkSigningKey,
   checkString, checkTime, collateralFromRow, DEFAULT_HISTORY_LIMIT, policyCertFromRow, policyFromRow, signingKeyFromRow, type Row,
+  checkReleaseKey, checkReleaseKeyVersion, releaseKeyAndVersionFromRow, releaseKeyFromRow, releaseKeyVersionFromRow,
 } from '../rows.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
 import { createPrivateFile, looseModes } from './files.js';
+
+/** A release key's row and one of its versions', prefixed so neither shadows the other. */
+const KEY_AND_VERSION = `SELECT k.name AS k_name, k.created_at AS k_created_at, k.created_by AS k_created_by, k.retention_days AS k_retention_days,
+  k.deleted_at AS k_deleted_at, k.purge_at AS k_purge_at, v.name AS v_name, v.version AS v_version, v.seq AS v_seq, v.sealed_secret AS v_sealed_secret,
+  v.policy AS v_policy, v.enabled AS v_enabled, v.created_at AS v_created_at, v.updated_at AS v_updated_at
+  FROM release_keys k JOIN release_key_versions v ON v.name = k.name`;
 
 /** How long a writer waits for another process's lock before giving up (SQLITE_BUSY). */
 const BUSY_TIMEOUT_MS = 10_000;
@@ -284,9 +293,9 @@ export class SqliteStore implements Store {
   }
 
   private insertAudit(r: AuditRecord): number {
-    return Number(this.stmt(`INSERT INTO audit (time, client_address, attestation_type, mr_enclave, mr_signer, tcb_status, decision, policy_hash, token_id, simulated, reason)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(r.time, r.clientAddress, r.attestationType, r.mrEnclave, r.mrSigner, r.tcbStatus, r.decision, r.policyHash, r.tokenId, r.simulated ? 1 : 0, r.reason ?? null)
+    return Number(this.stmt(`INSERT INTO audit (time, client_address, attestation_type, mr_enclave, mr_signer, tcb_status, decision, policy_hash, token_id, simulated, reason, actor, key_version)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(r.time, r.clientAddress, r.attestationType, r.mrEnclave, r.mrSigner, r.tcbStatus, r.decision, r.policyHash, r.tokenId, r.simulated ? 1 : 0, r.reason ?? null, r.actor ?? null, r.keyVersion ?? null)
       .lastInsertRowid);
   }
 
@@ -330,6 +339,102 @@ export class SqliteStore implements Store {
       if (tokenId !== null) { where.push('token_id = ?'); args.push(tokenId); }
       const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
       return (this.stmt(sql).all(...args, limit) as Row[]).map(auditFromRow);
+    });
+  }
+
+  // The key store (types.ts ReleaseKeyStore): every write is one BEGIN IMMEDIATE transaction.
+
+  createReleaseKey(k: ReleaseKeyRecord, first: NewReleaseKeyVersion): Promise<ReleaseKeyVersionRecord> {
+    return this.write('createReleaseKey', () => {
+      checkReleaseKey(k);
+      checkReleaseKeyVersion(first);
+      if (this.stmt('SELECT 1 FROM release_keys WHERE name = ?').get(k.name) !== undefined) throw new StoreConflictError(`release key ${k.name} already exists`);
+      this.stmt('INSERT INTO release_keys (name, created_at, created_by, retention_days, deleted_at, purge_at) VALUES (?, ?, ?, ?, ?, ?)')
+        .run(k.name, k.createdAt, k.createdBy, k.retentionDays, k.deletedAt, k.purgeAt);
+      return this.insertKeyVersion({ ...first, name: k.name }, 1);
+    });
+  }
+
+  private insertKeyVersion(v: NewReleaseKeyVersion, seq: number): ReleaseKeyVersionRecord {
+    if (this.stmt('SELECT 1 FROM release_key_versions WHERE name = ? AND version = ?').get(v.name, v.version) !== undefined) throw new StoreConflictError(`release key ${v.name} already has version ${v.version}`);
+    this.stmt('INSERT INTO release_key_versions (name, version, seq, sealed_secret, policy, enabled, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(v.name, v.version, seq, v.sealedSecret, v.policy, v.enabled ? 1 : 0, v.createdAt, v.updatedAt);
+    return { ...v, seq };
+  }
+
+  addReleaseKeyVersion(v: NewReleaseKeyVersion): Promise<ReleaseKeyVersionRecord> {
+    return this.write('addReleaseKeyVersion', () => {
+      checkReleaseKeyVersion(v);
+      const k = this.stmt('SELECT deleted_at FROM release_keys WHERE name = ?').get(v.name) as Row | undefined;
+      if (k === undefined) throw new StoreConflictError(`release key ${v.name} does not exist`);
+      if (k.deleted_at !== null) throw new StoreConflictError(`release key ${v.name} is deleted`);
+      const seq = (this.stmt('SELECT coalesce(max(seq), 0) + 1 AS s FROM release_key_versions WHERE name = ?').get(v.name) as { s: number }).s;
+      return this.insertKeyVersion(v, seq);
+    });
+  }
+
+  getReleaseKey(name: string): Promise<ReleaseKeyRecord | null> {
+    return this.run('getReleaseKey', () => {
+      checkString('release key name', name);
+      const r = this.stmt('SELECT * FROM release_keys WHERE name = ?').get(name) as Row | undefined;
+      return r === undefined ? null : releaseKeyFromRow(r);
+    });
+  }
+
+  listReleaseKeys(): Promise<ReleaseKeyRecord[]> {
+    return this.run('listReleaseKeys', () => (this.stmt('SELECT * FROM release_keys ORDER BY name').all() as Row[]).map(releaseKeyFromRow));
+  }
+
+  listReleaseKeyVersions(name: string): Promise<ReleaseKeyVersionRecord[]> {
+    return this.run('listReleaseKeyVersions', () => {
+      checkString('release key name', name);
+      return (this.stmt('SELECT * FROM release_key_versions WHERE name = ? ORDER BY seq DESC').all(name) as Row[]).map(releaseKeyVersionFromRow);
+    });
+  }
+
+  getReleaseKeyVersion(name: string, version: string | null): Promise<{ key: ReleaseKeyRecord; version: ReleaseKeyVersionRecord } | null> {
+    return this.run('getReleaseKeyVersion', () => {
+      checkString('release key name', name);
+      checkString(`release key ${name} version`, version, true);
+      const r = (version === null
+        ? this.stmt(`${KEY_AND_VERSION} WHERE k.name = ? ORDER BY v.seq DESC LIMIT 1`).get(name)
+        : this.stmt(`${KEY_AND_VERSION} WHERE k.name = ? AND v.version = ?`).get(name, version)) as Row | undefined;
+      return r === undefined ? null : releaseKeyAndVersionFromRow(r);
+    });
+  }
+
+  setReleaseKeyVersionEnabled(name: string, version: string, enabled: boolean, at: number): Promise<boolean> {
+    return this.write('setReleaseKeyVersionEnabled', () => {
+      checkString('release key name', name);
+      checkString(`release key ${name} version`, version);
+      checkTime(`release key ${name}/${version} updatedAt`, at);
+      return this.stmt(`UPDATE release_key_versions SET enabled = ?, updated_at = ? WHERE name = ? AND version = ?
+        AND EXISTS (SELECT 1 FROM release_keys k WHERE k.name = release_key_versions.name AND k.deleted_at IS NULL)`).run(enabled ? 1 : 0, at, name, version).changes > 0;
+    });
+  }
+
+  deleteReleaseKey(name: string, at: number, purgeAt: number): Promise<boolean> {
+    return this.write('deleteReleaseKey', () => {
+      checkString('release key name', name);
+      checkTime(`release key ${name} deletedAt`, at);
+      checkTime(`release key ${name} purgeAt`, purgeAt);
+      return this.stmt('UPDATE release_keys SET deleted_at = ?, purge_at = ? WHERE name = ? AND deleted_at IS NULL').run(at, purgeAt, name).changes > 0;
+    });
+  }
+
+  recoverReleaseKey(name: string, now: number): Promise<boolean> {
+    return this.write('recoverReleaseKey', () => {
+      checkString('release key name', name);
+      checkTime('release key recovery time', now);
+      return this.stmt('UPDATE release_keys SET deleted_at = NULL, purge_at = NULL WHERE name = ? AND deleted_at IS NOT NULL AND purge_at > ?').run(name, now).changes > 0;
+    });
+  }
+
+  purgeReleaseKeys(now: number): Promise<number> {
+    return this.write('purgeReleaseKeys', () => {
+      checkTime('release key purge time', now);
+      // Versions go with their key (ON DELETE CASCADE); secure_delete zeroes the freed pages.
+      return this.stmt('DELETE FROM release_keys WHERE deleted_at IS NOT NULL AND purge_at <= ?').run(now).changes;
     });
   }
 

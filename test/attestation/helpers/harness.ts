@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { MemoryStore } from './memory-store.js';
 import { policyEngine } from '../../../src/cli/service-runtime.js';
 import type { ReleasableKey } from '../../../src/keyrelease/index.js';
-import { AesGcmKeyProtector } from '../../../src/store/index.js';
+import { AesGcmKeyProtector, SqliteStore } from '../../../src/store/index.js';
 
 export const FIXTURES = fileURLToPath(new URL('../../fixtures/attestation/', import.meta.url));
 /** automata_2025-08 case (README): verified at its collateral's issue time. */
@@ -33,7 +33,7 @@ let tls: { key: string; cert: string } | null = null;
 /** The service under test over HTTPS on 127.0.0.1 with a throwaway self-signed certificate. */
 export async function startService(o: {
   store?: AttestationStore; engine?: PolicyEngine; nowMs?: number; collateral?: CollateralOptions;
-  adminTokens?: string[]; policySigners?: string[]; bodyLimit?: number; policyPollMs?: number; closeStore?: boolean; plain?: boolean; now?: () => number; warn?: (m: string) => void; releasableKeys?: ReleasableKey[]; requireBoundSignatures?: boolean;
+  adminTokens?: string[]; policySigners?: string[]; bodyLimit?: number; policyPollMs?: number; closeStore?: boolean; plain?: boolean; now?: () => number; warn?: (m: string) => void; releasableKeys?: ReleasableKey[] | ((url: string) => ReleasableKey[]); requireBoundSignatures?: boolean; keyStore?: boolean;
 } = {}): Promise<Running> {
   tls ??= await createTlsCertificate(['127.0.0.1', 'localhost']);
   const dir = mkdtempSync(join(tmpdir(), 'confkube-svc-'));
@@ -41,7 +41,9 @@ export async function startService(o: {
   writeFileSync(caFile, tls.cert);
   const port = await freePort();
   const url = `${o.plain ? 'http' : 'https'}://127.0.0.1:${port}`;
-  const store = o.store ?? new MemoryStore();
+  // Keys live in a key store: a service given keys (or asked for one) without a store gets a SQLite file in its folder.
+  const store = o.store ?? (o.releasableKeys || o.keyStore ? SqliteStore.open(join(dir, 'store.db')) : new MemoryStore());
+  const releasableKeys = typeof o.releasableKeys === 'function' ? o.releasableKeys(url) : o.releasableKeys;
   const svc = await createAttestationService({
     baseUrl: url, store, engine: o.engine ?? policyEngine, keyProtector: testKeyProtector, ...(o.plain ? {} : { tls }),
     ...(o.now ? { now: o.now } : {}),
@@ -52,7 +54,7 @@ export async function startService(o: {
     ...(o.bodyLimit ? { bodyLimit: o.bodyLimit } : {}),
     policyPollMs: o.policyPollMs ?? 0,
     warn: o.warn ?? (() => undefined),
-    ...(o.releasableKeys ? { releasableKeys: o.releasableKeys } : {}),
+    ...(releasableKeys ? { releasableKeys } : {}),
     ...(o.requireBoundSignatures ? { requireBoundSignatures: true } : {}),
   });
   await svc.app.listen({ host: '127.0.0.1', port });
@@ -60,7 +62,7 @@ export async function startService(o: {
     url, caFile, svc, store,
     async stop() {
       await svc.close();
-      if (o.closeStore) await store.close();
+      if (o.closeStore || (!o.store && store.kind === 'sqlite')) await store.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
