@@ -40,10 +40,10 @@ export const fingerprint = (b: Uint8Array): string => createHash('sha256').updat
 export async function runDemoEnclaveApp(o: { baseUrl: string; caFile: string; attestationDir: string; forms: ReleaseForm[] }): Promise<string[]> {
   const client = createEnclaveClient({ url: o.baseUrl, caFile: o.caFile, quoteSource: attestationDirQuoteSource(o.attestationDir), retry: { attempts: 2 } });
   const { claims } = await client.attest({ runtimeData: { app: 'confkube demo' } });
-  const lines = [`attest            token for MRENCLAVE ${String(claims['x-ms-sgx-mrenclave']).slice(0, 16)}…, TCB ${String(claims['x-ms-sgx-tcb-status'])}, "x-ms-sgx-is-simulated": ${String(claims['x-ms-sgx-is-simulated'])}`];
+  const lines = [`${'attest'.padEnd(20)}token for MRENCLAVE ${String(claims['x-ms-sgx-mrenclave']).slice(0, 16)}…, TCB ${String(claims['x-ms-sgx-tcb-status'])}, "x-ms-sgx-is-simulated": ${String(claims['x-ms-sgx-is-simulated'])}`];
   for (const form of o.forms) {
     const secret = await client.releaseKey(DEMO_KEY, { form });
-    lines.push(`${`release (${form})`.padEnd(18)}${DEMO_KEY}: ${secret.length} bytes, SHA-256 ${fingerprint(secret)}…, opened inside the app`);
+    lines.push(`${`release (${form})`.padEnd(20)}${DEMO_KEY}: ${secret.length} bytes, SHA-256 ${fingerprint(secret)}…, opened inside the app`);
   }
   return lines;
 }

@@ -60,7 +60,7 @@ test('confkube demo runs the whole flow in a fresh data folder and its printed a
     // The demo's own simulated enclave app attested and received the demo key, opened inside it.
     const secretHash = createHash('sha256').update(readFileSync(join(dataDir, 'demo-key.secret'))).digest('hex').slice(0, 16);
     assert.match(out, /attest +token for MRENCLAVE [0-9a-f]{16}…, TCB UpToDate, "x-ms-sgx-is-simulated": true/);
-    assert.match(out, new RegExp(`release \\(token\\) +demo-key: 32 bytes, SHA-256 ${secretHash}…`));
+    for (const form of ['challenge', 'token']) assert.match(out, new RegExp(`release \\(${form}\\) +demo-key: 32 bytes, SHA-256 ${secretHash}…`));
     assert.doesNotMatch(out, /FAILED/);
     // The example enclave app, unchanged, against the simulated /dev/attestation the demo serves.
     const appLine = out.split('\n').find((l) => l.includes('examples/enclave-app/app.mjs'))!.trim();
@@ -68,7 +68,7 @@ test('confkube demo runs the whole flow in a fresh data folder and its printed a
     const app = await sh(appLine, root);
     assert.equal(app.code, 0, app.stderr);
     assert.match(app.stdout, /SIMULATED platform \("x-ms-sgx-is-simulated": true\)/);
-    assert.match(app.stdout, new RegExp(`received demo-key \\(\\w+ form\\): 32 bytes, SHA-256 ${secretHash}…`));
+    assert.match(app.stdout, new RegExp(`received demo-key \\(challenge form\\): 32 bytes, SHA-256 ${secretHash}…`));
     // The webhook's placement of the AKS FAQ's Job, shown by the demo and by its printed line alike.
     const reviewLine = out.split('\n').find((l) => / webhook --review /.test(l))!.trim();
     const review = await sh(reviewLine, root);

@@ -32,9 +32,7 @@ test('the example app attests and receives its key through the directory `confku
   writePlatform(platform, join(tmp, 'platform'));
   const secret = Buffer.from('example app secret');
   const policy = (url: string) => parseReleasePolicy({ version: '1.0.0', anyOf: [{ authority: url, allOf: [{ claim: 'x-ms-sgx-mrsigner', equals: toHex(DEMO_ENCLAVE.mrSigner) }, { claim: 'x-ms-sgx-is-debuggable', equals: false }] }], confkube: { allowSimulated: true } });
-  const keys = [{ name: 'app-key', secret, policy: policy('pending') }];
-  const svc = await startService({ collateral: { simulated: { rootCertDer: platform.rootCertDer, files: platform.collateralFiles() } }, now: Date.now, releasableKeys: keys });
-  keys[0].policy = policy(svc.url);
+  const svc = await startService({ collateral: { simulated: { rootCertDer: platform.rootCertDer, files: platform.collateralFiles() } }, now: Date.now, releasableKeys: (url) => [{ name: 'app-key', secret, policy: policy(url) }] });
   const dir = join(tmp, 'attestation');
   const sim = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'sim', 'attestation-dir', dir, '--platform', join(tmp, 'platform')], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
   try {
@@ -48,11 +46,11 @@ test('the example app attests and receives its key through the directory `confku
     });
     assert.match(banner, new RegExp(`MRENCLAVE ${toHex(DEMO_ENCLAVE.mrEnclave)} MRSIGNER ${toHex(DEMO_ENCLAVE.mrSigner)} ISVPRODID 1 ISVSVN 1\\n`));
     assert.match(banner, /NOT Intel/);
-    const env = { CONFKUBE_ATTESTATION_URL: svc.url, CONFKUBE_ATTESTATION_CA: svc.caFile, CONFKUBE_ATTESTATION_DIR: dir, KEY_NAME: 'app-key', RELEASE_FORM: 'token' };
+    const env = { CONFKUBE_ATTESTATION_URL: svc.url, CONFKUBE_ATTESTATION_CA: svc.caFile, CONFKUBE_ATTESTATION_DIR: dir, KEY_NAME: 'app-key' };
     const app = await run(['--import', 'tsx', '--conditions=confkube-source', 'examples/enclave-app/app.mjs', '--once'], env);
     assert.equal(app.code, 0, app.stderr);
     assert.match(app.stdout, new RegExp(`MRENCLAVE ${toHex(DEMO_ENCLAVE.mrEnclave)}, TCB UpToDate, SIMULATED platform`));
-    assert.match(app.stdout, /received app-key \(token form\): 18 bytes/);
+    assert.match(app.stdout, /received app-key \(challenge form\): 18 bytes/);
     assert.doesNotMatch(app.stdout + app.stderr, /example app secret/, 'the secret is never printed');
     // A key the enclave may not have: the app says why, with the service's reason, and exits 1.
     const denied = await run(['--import', 'tsx', '--conditions=confkube-source', 'examples/enclave-app/app.mjs', '--once'], { ...env, KEY_NAME: 'other-key' });

@@ -14,7 +14,7 @@ import { createEnclaveClient, ClientError, type EnclaveClientOptions } from '../
 import { createTlsCertificate } from '../../src/attestation/index.js';
 import { parseReleasePolicy } from '../../src/keyrelease/index.js';
 import { createPlatform } from '../../src/sim/index.js';
-import { freePort, startService } from '../attestation/helpers/harness.js';
+import { freePort, request, startService, type Running } from '../attestation/helpers/harness.js';
 import { graminePeer } from './helpers/gramine-peer.js';
 
 const sha = (s: string): Uint8Array => new Uint8Array(createHash('sha256').update(s).digest());
@@ -31,7 +31,7 @@ const rejectsWith = (p: Promise<unknown>, code: string, message: RegExp, extra?:
     return true;
   });
 
-async function withService(fn: (o: { url: string; caFile: string; dir: string }) => Promise<void>): Promise<void> {
+async function withService(fn: (o: { url: string; caFile: string; dir: string; svc: Running }) => Promise<void>): Promise<void> {
   const policyFor = (url: string, minSvn: number) => parseReleasePolicy({
     version: '1.0.0',
     anyOf: [{ authority: url, allOf: [
@@ -41,13 +41,13 @@ async function withService(fn: (o: { url: string; caFile: string; dir: string })
     ] }],
     confkube: { allowSimulated: true, nonce: 'required' },
   });
-  const keys = [{ name: 'db-password', secret, policy: policyFor('pending', 2) }, { name: 'needs-svn-5', secret, policy: policyFor('pending', 5) }];
-  const svc = await startService({ collateral: { simulated: { rootCertDer: platform.rootCertDer, files: platform.collateralFiles() } }, now: Date.now, releasableKeys: keys });
-  keys[0].policy = policyFor(svc.url, 2);
-  keys[1].policy = policyFor(svc.url, 5);
+  const svc = await startService({
+    collateral: { simulated: { rootCertDer: platform.rootCertDer, files: platform.collateralFiles() } }, now: Date.now,
+    releasableKeys: (url) => [{ name: 'db-password', secret, policy: policyFor(url, 2) }, { name: 'needs-svn-5', secret, policy: policyFor(url, 5) }],
+  });
   const peer = graminePeer(platform, enclave);
   try {
-    await fn({ url: svc.url, caFile: svc.caFile, dir: peer.dir });
+    await fn({ url: svc.url, caFile: svc.caFile, dir: peer.dir, svc });
   } finally {
     peer.close();
     await svc.stop();
@@ -69,13 +69,37 @@ test('token form: the app attests through Gramine\'s files and receives the key,
 
     let retries = 0;
     const counted = createEnclaveClient({ env, retry: { onRetry: () => retries++ } });
-    await rejectsWith(counted.releaseKey('needs-svn-5', { form: 'token' }), 'ERR_CLIENT_RELEASE_DENIED', /answered 403: ReleaseDenied: the token does not satisfy the release policy of needs-svn-5/, (e) => {
+    await rejectsWith(counted.releaseKey('needs-svn-5', { form: 'token' }), 'ERR_CLIENT_RELEASE_DENIED', /answered 403: ReleaseDenied: needs-svn-5: policy: the claims do not satisfy the release policy/, (e) => {
       assert.equal(e.status, 403);
       assert.equal(e.serviceCode, 'ReleaseDenied');
-      assert.match(e.serviceMessage!, /release policy of needs-svn-5/);
+      assert.match(e.serviceMessage!, /^needs-svn-5: policy:/);
     });
     await rejectsWith(counted.releaseKey('no-such-key', { form: 'token' }), 'ERR_CLIENT_KEY_NOT_FOUND', /answered 404: KeyNotFound/);
     assert.equal(retries, 0, 'a 4xx is never retried');
+  });
+});
+
+test('challenge form (the default): one release call with the quote; versions after a rotation; a disabled version refused with its reason', async () => {
+  await withService(async ({ url, caFile, dir, svc }) => {
+    const client = createEnclaveClient({ env: { CONFKUBE_ATTESTATION_URL: url, CONFKUBE_ATTESTATION_CA: caFile, CONFKUBE_ATTESTATION_DIR: dir } });
+    assert.deepEqual(Buffer.from(await client.releaseKey('db-password')), secret);
+    const admin = { authorization: 'Bearer test-admin-token-0123456789abcdef', 'content-type': 'application/json' };
+    const first = (await request(svc, 'GET', '/keys/db-password', undefined, admin)).json().currentVersion as string;
+    const rotated = await request(svc, 'POST', '/keys/db-password/rotate', JSON.stringify({ generateBytes: 32 }), admin);
+    assert.equal(rotated.status, 200, rotated.text);
+    const second = rotated.json().version as string;
+    assert.notEqual(second, first);
+    const current = await client.releaseKey('db-password');
+    assert.equal(current.length, 32);
+    assert.notDeepEqual(Buffer.from(current), secret, 'the current version is the rotated one');
+    assert.deepEqual(Buffer.from(await client.releaseKey('db-password', { version: second })), Buffer.from(current));
+    assert.deepEqual(Buffer.from(await client.releaseKey('db-password', { version: first })), secret, 'the old version while enabled');
+    assert.deepEqual(Buffer.from(await client.releaseKey('db-password', { version: first, form: 'token' })), secret);
+    const disabled = await request(svc, 'PATCH', `/keys/db-password/${first}`, JSON.stringify({ attributes: { enabled: false } }), admin);
+    assert.equal(disabled.status, 200, disabled.text);
+    await rejectsWith(client.releaseKey('db-password', { version: first }), 'ERR_CLIENT_RELEASE_DENIED', new RegExp(`answered 403: ReleaseDenied: .*${first}.* is disabled`));
+    await rejectsWith(client.releaseKey('needs-svn-5'), 'ERR_CLIENT_RELEASE_DENIED', /ReleaseDenied: needs-svn-5: policy: the claims do not satisfy the release policy/);
+    await rejectsWith(client.releaseKey('db-password', { version: 'f'.repeat(32) }), 'ERR_CLIENT_KEY_NOT_FOUND', /answered 404: KeyNotFound/);
   });
 });
 

@@ -102,7 +102,7 @@ async function demo(o: { dataDir: string; port: string; exitAfterStart?: boolean
   out.write(`A simulated enclave app (confkube/client, quotes from the simulated /dev/attestation in ${at('attestation')}/):\n`);
   let failed = false;
   try {
-    for (const l of await runDemoEnclaveApp({ baseUrl, caFile: certFile, attestationDir, forms: ['token'] })) out.write(`  ${l}\n`);
+    for (const l of await runDemoEnclaveApp({ baseUrl, caFile: certFile, attestationDir, forms: ['challenge', 'token'] })) out.write(`  ${l}\n`);
   } catch (e) {
     failed = true;
     out.write(`  FAILED: ${(e as Error).message}\n`);
@@ -114,7 +114,7 @@ async function demo(o: { dataDir: string; port: string; exitAfterStart?: boolean
   const app = findPackageFile('examples/enclave-app/app.mjs', import.meta.url);
   if (app) {
     out.write(`2. Run the example enclave app (examples/enclave-app/; the same code runs under Gramine with /dev/attestation):\n`);
-    out.write(`  CONFKUBE_ATTESTATION_URL=${baseUrl} CONFKUBE_ATTESTATION_CA=${at('tls.crt')} CONFKUBE_ATTESTATION_DIR=${at('attestation')} RELEASE_FORM=token ${nodeCommand()} ${quoteArg(relative(process.cwd(), app) || app)} --once\n\n`);
+    out.write(`  CONFKUBE_ATTESTATION_URL=${baseUrl} CONFKUBE_ATTESTATION_CA=${at('tls.crt')} CONFKUBE_ATTESTATION_DIR=${at('attestation')} ${nodeCommand()} ${quoteArg(relative(process.cwd(), app) || app)} --once\n\n`);
   }
   out.write(`3. Where the AKS FAQ's SGX Job lands: the webhook rewrites its EPC request to sgx.intel.com/epc and adds the enclave device:\n`);
   out.write(`  ${self} webhook --review ${at('faq-sgx-test-job.yaml')}\n`);
