@@ -92,7 +92,7 @@ export function postJson(t: HttpTarget, path: string, body: unknown, what: strin
         const said = se.message ? `: ${se.code ? `${se.code}: ` : ''}${se.message}` : '';
         const service = { status, ...se };
         if (status >= 500) {
-          return reject(new Retryable(new ClientError('ERR_CLIENT_UNAVAILABLE', `${what}: ${url.origin} answered ${status}${said}`, service), status === 503 || status === 429 ? retryAfterMs(res.headers['retry-after']) : undefined));
+          return reject(new Retryable(new ClientError('ERR_CLIENT_UNAVAILABLE', `${what}: ${url.origin} answered ${status}${said}`, service), status === 503 ? retryAfterMs(res.headers['retry-after']) : undefined));
         }
         reject(new ClientError(STATUS_CODES[status] ?? 'ERR_CLIENT_REFUSED', `${what}: ${url.origin} answered ${status}${said}`, service));
       });
