@@ -1,7 +1,7 @@
 // examples/enclave-app runs unchanged on the simulated platform: `confkube sim attestation-dir` (a child process,
 // the system under test with the app) plays /dev/attestation, the attestation service runs in-process in
 // simulation mode, and the app is started as a user would start it. Its Deployment is admitted by the webhook's
-// --review, and its Gramine manifest carries the entries docs/enclave-apps.md §Gramine manifest names.
+// --review, and its Gramine manifest carries the entries named in docs/enclave-apps.md §Gramine manifest.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
