@@ -100,14 +100,15 @@ export class EnclaveClient {
   constructor(o: EnclaveClientOptions = {}) {
     const env = o.env ?? process.env;
     const url = o.url ?? env[ENV_URL];
+    const urlFrom = o.url !== undefined ? 'url' : ENV_URL;
     if (!url) throw new ClientError('ERR_CLIENT_CONFIG', `no service URL: pass { url } or set ${ENV_URL}`);
     let base: URL;
     try {
       base = new URL(url);
     } catch {
-      throw new ClientError('ERR_CLIENT_CONFIG', `${ENV_URL}: not a URL: ${JSON.stringify(url)}`);
+      throw new ClientError('ERR_CLIENT_CONFIG', `${urlFrom}: not a URL: ${JSON.stringify(url)}`);
     }
-    if (base.protocol !== 'https:') throw new ClientError('ERR_CLIENT_CONFIG', `${ENV_URL}: ${base.origin} is not https (the service is reached over TLS only)`);
+    if (base.protocol !== 'https:') throw new ClientError('ERR_CLIENT_CONFIG', `${urlFrom}: ${base.origin} is not https (the service is reached over TLS only)`);
     let ca = o.ca;
     const caFile = o.caFile ?? (ca === undefined ? env[ENV_CA] : undefined);
     if (caFile) {
@@ -130,10 +131,6 @@ export class EnclaveClient {
       : source ?? attestationDirQuoteSource(env[ENV_DIR] || GRAMINE_ATTESTATION_DIR, o.quoteTimeoutMs !== undefined ? { timeoutMs: o.quoteTimeoutMs } : {});
   }
 
-  private path(p: string): string {
-    return `.${p}`;
-  }
-
   private async quoteFor(runtime: Uint8Array): Promise<Uint8Array> {
     const reportData = reportDataFor(runtime);
     return assertQuoteFor(await this.quoteSource.quote(reportData), reportData, this.quoteSource.description);
@@ -142,7 +139,7 @@ export class EnclaveClient {
   private async attestOnce(runtime: Uint8Array): Promise<AttestResult> {
     const quote = await this.quoteFor(runtime);
     const body = { quote: Buffer.from(quote).toString('base64url'), runtimeData: { data: Buffer.from(runtime).toString('base64url'), dataType: 'JSON' } };
-    const token = stringField(await postJson(this.target, this.path(ATTEST_PATH), body, 'attest'), 'token', 'attest');
+    const token = stringField(await postJson(this.target, ATTEST_PATH, body, 'attest'), 'token', 'attest');
     return { token, claims: decodeClaims(token) };
   }
 
@@ -171,7 +168,7 @@ export class EnclaveClient {
     const releasePath = `${keyPath}${o.version !== undefined ? `/${encodeURIComponent(o.version)}` : ''}/release`;
     const what = `release ${name}${o.version !== undefined ? ` version ${o.version}` : ''}`;
     return withRetries(async () => {
-      const nonce = stringField(await postJson(this.target, this.path(`${keyPath}/nonce`), {}, `nonce for ${name}`), 'nonce', `nonce for ${name}`);
+      const nonce = stringField(await postJson(this.target, `${keyPath}/nonce`, {}, `nonce for ${name}`), 'nonce', `nonce for ${name}`);
       const runtime = Buffer.from(JSON.stringify({ nonce, keys: [key.jwk] }));
       let body: Record<string, unknown>;
       if (form === 'token') {
@@ -180,7 +177,7 @@ export class EnclaveClient {
         const quote = await this.quoteFor(runtime);
         body = { quote: Buffer.from(quote).toString('base64url'), runtimeData: { data: runtime.toString('base64url'), dataType: 'JSON' } };
       }
-      const value = stringField(await postJson(this.target, this.path(releasePath), body, what), 'value', what);
+      const value = stringField(await postJson(this.target, releasePath, body, what), 'value', what);
       const { plaintext, header } = openJwe(value, key.privateKey);
       const expect: [string, unknown][] = [['x-confkube-key', name], ['nonce', nonce], ...(o.version !== undefined ? [['x-confkube-key-version', o.version] as [string, unknown]] : [])];
       for (const [field, want] of expect) {

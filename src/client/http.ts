@@ -13,6 +13,7 @@ export interface RetryOptions {
 }
 
 export interface HttpTarget {
+  /** Ends with `/`. */
   baseUrl: URL;
   /** PEM of the CA that signs the service's certificate; absent: Node's default CAs. */
   ca?: string;
@@ -57,7 +58,8 @@ function retryAfterMs(value: string | string[] | undefined): number | undefined 
  * status maps to, with the service's error code and message; network failures and 5xx throw Retryable.
  */
 export function postJson(t: HttpTarget, path: string, body: unknown, what: string): Promise<Record<string, unknown>> {
-  const url = new URL(path, t.baseUrl);
+  // Relative to the base URL, which may carry a path prefix (a service behind a proxy).
+  const url = new URL(path.replace(/^\//, ''), t.baseUrl);
   const payload = Buffer.from(JSON.stringify(body));
   return new Promise((resolve, reject) => {
     const req = request(url, {
