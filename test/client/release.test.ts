@@ -170,6 +170,10 @@ test('retries: 503 with Retry-After and 5xx are retried with a fresh nonce each 
     assert.equal(peer.hits.get('/keys/broken/release'), 3);
     await rejectsWith(client.releaseKey('other'), 'ERR_CLIENT_BAD_REQUEST', /answered 400: InvalidRequest: body must have exactly one of target and quote/, (e) => assert.equal(e.serviceCode, 'InvalidRequest'));
     assert.equal(peer.hits.get('/keys/other/release'), 1, 'a 4xx is answered once');
+    // A service behind a proxy, at a path prefix: every route is under it.
+    const prefixed = createEnclaveClient({ url: `${peer.url}/behind-proxy`, ca: peer.ca, quoteSource: async (rd) => platform.quote({ ...enclave, reportData: rd }), retry: { attempts: 1 } });
+    await rejectsWith(prefixed.releaseKey('other'), 'ERR_CLIENT_BAD_REQUEST', /answered 400/);
+    assert.deepEqual([peer.hits.get('/behind-proxy/keys/other/nonce'), peer.hits.get('/behind-proxy/keys/other/release')], [1, 1]);
   } finally {
     peer.server.close();
   }
