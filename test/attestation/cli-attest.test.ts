@@ -1,21 +1,10 @@
 // The service under test runs in-process over HTTPS on 127.0.0.1; `confkube attest` runs as a child process.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { runCliAsync } from '../helpers/cli.js';
 import { REAL_CASE, startService, type Running } from './helpers/harness.js';
 
-const root = fileURLToPath(new URL('../../', import.meta.url));
-
-async function cli(args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const status = await new Promise<number | null>((resolve) => child.on('close', resolve));
-  return { status, stdout, stderr };
-}
+const cli = (args: string[]) => runCliAsync(args);
 
 let svc: Running;
 before(async () => {

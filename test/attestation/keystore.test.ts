@@ -128,3 +128,42 @@ test('key store on PostgreSQL: the same story; --release-key imports are idempot
     await pg.stop();
   }
 });
+
+test('malformed management and release requests are 4xx with the service error body, never 500', async () => {
+  const svc = await startService({ collateral, now: Date.now, keyStore: true });
+  try {
+    const policy = JSON.stringify(policyFor(svc.url));
+    const cases: [string, string, string | undefined, Record<string, string>, number][] = [
+      ['PUT', '/keys/a', undefined, AUTH, 400],
+      ['PUT', '/keys/a', '[]', ADMIN, 400],
+      ['PUT', '/keys/a', `{"secret":"!!!","releasePolicy":${policy}}`, ADMIN, 400],
+      ['PUT', '/keys/a', `{"generateBytes":1e9,"releasePolicy":${policy}}`, ADMIN, 400],
+      ['PUT', '/keys/a', `{"generateBytes":4,"retentionDays":3,"releasePolicy":${policy}}`, ADMIN, 400],
+      ['PUT', '/keys/a', `{"generateBytes":4,"releasePolicy":${policy},"extra":1}`, ADMIN, 400],
+      ['POST', '/keys/a/rotate', undefined, AUTH, 400],
+      ['POST', '/keys/a/rotate', '{"generateBytes":4}', ADMIN, 404],
+      ['PATCH', `/keys/a/${'a'.repeat(32)}`, '{"attributes":{}}', ADMIN, 400],
+      ['PATCH', '/keys/a/zz', '{"enabled":true}', ADMIN, 404],
+      ['DELETE', '/keys/nope', undefined, AUTH, 404],
+      ['POST', '/keys/nope/recover', undefined, AUTH, 404],
+      ['POST', '/keys/a/release', undefined, {}, 400],
+      ['POST', '/keys/a/release', '{}', JSON_CT, 400],
+      ['POST', '/keys/a/release', '{"quote":"AAAA"}', JSON_CT, 400],
+      ['POST', '/keys/a/release', '{"quote":"AAAA","runtimeData":{"data":"e30","dataType":"JSON"}}', JSON_CT, 400],
+      ['POST', '/keys/a/release', '{"quote":"AAAA","runtimeData":{"data":"bm90IGpzb24","dataType":"JSON"}}', JSON_CT, 400],
+      ['POST', '/keys/a/release', '{"quote":"AAAA","runtimeData":{"data":"e30","dataType":"Binary"}}', JSON_CT, 400],
+    ];
+    for (const [method, path, body, headers, status] of cases) {
+      const r = await request(svc, method, path, body, headers);
+      assert.equal(r.status, status, `${method} ${path} ${body ?? ''}: ${r.text}`);
+      assert.equal(typeof r.json().error.code, 'string');
+    }
+    // With a key in place, a quote that is not a quote is a 400 naming it, and is audited as an error.
+    assert.equal((await request(svc, 'PUT', '/keys/a', `{"generateBytes":8,"releasePolicy":${policy}}`, ADMIN)).status, 201);
+    const r = await request(svc, 'POST', '/keys/a/release', challengeBody(platform, await nonceFor(svc, 'a')).replace(/"quote":"[^"]{40}/, '"quote":"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA'), JSON_CT);
+    assert.equal(r.status, 400, r.text);
+    assert.equal((await svc.store.queryAudit({ limit: 1 }))[0]!.decision, 'error');
+  } finally {
+    await svc.stop();
+  }
+});
