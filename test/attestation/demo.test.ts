@@ -37,7 +37,7 @@ async function startDemo(dataDir: string): Promise<{ child: ChildProcess; out: s
   return { child, out: out + err };
 }
 
-test('confkube demo runs the whole flow in a fresh data folder and its printed attest, curl, enclave app and webhook lines work as printed', async () => {
+test('confkube demo runs the whole flow in a fresh data folder and its printed attest, curl, enclave app, key rotation and webhook lines work as printed', async () => {
   const tmp = mkdtempSync(join(tmpdir(), 'confkube-demo-'));
   const dataDir = join(tmp, 'data');
   const { child, out } = await startDemo(dataDir);
@@ -69,6 +69,16 @@ test('confkube demo runs the whole flow in a fresh data folder and its printed a
     assert.equal(app.code, 0, app.stderr);
     assert.match(app.stdout, /SIMULATED platform \("x-ms-sgx-is-simulated": true\)/);
     assert.match(app.stdout, new RegExp(`received demo-key \\(challenge form\\): 32 bytes, SHA-256 ${secretHash}…`));
+    // The printed rotation: the same app line then receives the new version.
+    const rotateLine = out.split('\n').find((l) => / keys rotate demo-key /.test(l))!.trim();
+    const rotated = await sh(rotateLine, root);
+    assert.equal(rotated.code, 0, rotated.stderr);
+    const newVersion = JSON.parse(rotated.stdout).version as string;
+    assert.match(newVersion, /^[0-9a-f]{32}$/);
+    const again = await sh(appLine, root);
+    assert.equal(again.code, 0, again.stderr);
+    assert.match(again.stdout, /received demo-key \(challenge form\): 32 bytes, SHA-256 [0-9a-f]{16}…/);
+    assert.doesNotMatch(again.stdout, new RegExp(secretHash), 'the rotated secret, not the first one');
     // The webhook's placement of the AKS FAQ's Job, shown by the demo and by its printed line alike.
     const reviewLine = out.split('\n').find((l) => / webhook --review /.test(l))!.trim();
     const review = await sh(reviewLine, root);

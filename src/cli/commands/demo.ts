@@ -116,7 +116,9 @@ async function demo(o: { dataDir: string; port: string; exitAfterStart?: boolean
     out.write(`2. Run the example enclave app (examples/enclave-app/; the same code runs under Gramine with /dev/attestation):\n`);
     out.write(`  CONFKUBE_ATTESTATION_URL=${baseUrl} CONFKUBE_ATTESTATION_CA=${at('tls.crt')} CONFKUBE_ATTESTATION_DIR=${at('attestation')} ${nodeCommand()} ${quoteArg(relative(process.cwd(), app) || app)} --once\n\n`);
   }
-  out.write(`3. Where the AKS FAQ's SGX Job lands: the webhook rewrites its EPC request to sgx.intel.com/epc and adds the enclave device:\n`);
+  out.write(`3. Rotate the demo key, then run step 2 again: the app receives the new version (older ones stay releasable while enabled):\n`);
+  out.write(`  ${self} keys rotate ${DEMO_KEY} --generate 32 --url ${baseUrl} --ca ${at('tls.crt')} --admin-token-file ${at('admin-token')}\n\n`);
+  out.write(`4. Where the AKS FAQ's SGX Job lands: the webhook rewrites its EPC request to sgx.intel.com/epc and adds the enclave device:\n`);
   out.write(`  ${self} webhook --review ${at('faq-sgx-test-job.yaml')}\n`);
   const review = await runSelf(['webhook', '--review', faqFile]);
   for (const l of review.out.trimEnd().split('\n')) out.write(`    ${l}\n`);
