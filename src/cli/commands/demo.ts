@@ -5,7 +5,7 @@ import type { Command } from 'commander';
 import { UsageError, parseIntFlag } from '../util.js';
 import { freePort } from '../../lib/net.js';
 import { findPackageFile } from '../../lib/package-file.js';
-import { DEMO_ENCLAVE } from '../demo-enclave.js';
+import { DEMO_DATA_DIR, DEMO_ENCLAVE, DEMO_PLATFORM_SUBDIR } from '../demo-enclave.js';
 import { DEMO_KEY, FAQ_JOB_YAML, demoKeyPolicy, demoKeySecret, fingerprint, runDemoEnclaveApp, runSelf } from '../demo-flow.js';
 
 /** How this process was started, so the printed lines run as printed (installed binary, built bin, or tsx). */
@@ -53,7 +53,7 @@ async function demo(o: { dataDir: string; port: string; exitAfterStart?: boolean
   if (!existsSync(tokenFile)) writeFileSync(tokenFile, randomBytes(24).toString('base64url') + '\n', { mode: 0o600 });
   const adminToken = readFileSync(tokenFile, 'utf8').trim();
 
-  const { platform, created } = await simulatedPlatformIn(join(dir, 'sim'));
+  const { platform, created } = await simulatedPlatformIn(join(dir, DEMO_PLATFORM_SUBDIR));
   // A ready quote of a demo enclave whose report data binds runtime data (docs/attestation.md §Evidence binding: SHA-256 in the first 32 bytes).
   const runtime = Buffer.from(JSON.stringify({ hello: 'confkube', createdAt: new Date().toISOString().slice(0, 10) }));
   const quote = platform.quote({ ...DEMO_ENCLAVE, reportData: createHash('sha256').update(runtime).digest() });
@@ -137,7 +137,7 @@ export function register(program: Command): void {
   program
     .command('demo')
     .description('the whole flow on this machine: the attestation service (HTTPS on 127.0.0.1, SQLite, a simulated SGX platform in the data folder) with a demo key, a simulated enclave app that attests and receives it, and the webhook\'s placement of an SGX Job; prints the steps to repeat')
-    .option('--data-dir <dir>', 'data folder (created on first start)', '.confkube')
+    .option('--data-dir <dir>', 'data folder (created on first start)', DEMO_DATA_DIR)
     .option('--port <n>', 'port on 127.0.0.1 (0: any free port)', '8443')
     .option('--exit-after-start', 'start, print the instructions, and stop (for scripted checks)')
     .action(demo);
