@@ -133,7 +133,7 @@ test('bad configuration and transport: wrong CA, service down (retries, then a c
 });
 
 /** An HTTPS peer answering each request with `answer(path, body)`; counts requests per path. */
-async function peerService(answer: (path: string, body: { runtimeData: { data: string } }) => Promise<{ status: number; headers?: Record<string, string>; body: unknown }>): Promise<{ url: string; ca: string; hits: Map<string, number>; server: Server }> {
+async function peerService(answer: (path: string, body: { runtimeData: { data: string } }) => Promise<{ status: number; headers?: Record<string, string>; body: unknown }>): Promise<{ url: string; ca: string; hits: Map<string, number>; server: Server; connections: () => number }> {
   const tls = await createTlsCertificate(['127.0.0.1']);
   const hits = new Map<string, number>();
   const server = createServer({ key: tls.key, cert: tls.cert }, (req, res) => {
@@ -147,9 +147,11 @@ async function peerService(answer: (path: string, body: { runtimeData: { data: s
       res.end(JSON.stringify(a.body));
     });
   });
+  let connections = 0;
+  server.on('secureConnection', () => connections++);
   const port = await freePort();
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-  return { url: `https://127.0.0.1:${port}`, ca: tls.cert, hits, server };
+  return { url: `https://127.0.0.1:${port}`, ca: tls.cert, hits, server, connections: () => connections };
 }
 
 test('retries: 503 with Retry-After and 5xx are retried with a fresh nonce each time; a 400 is not', async () => {
@@ -196,6 +198,8 @@ test('the released JWE must open with the enclave key and name the key, version 
   try {
     const client = createEnclaveClient({ url: peer.url, ca: peer.ca, quoteSource: async (rd) => platform.quote({ ...enclave, reportData: rd }), retry: { attempts: 1 } });
     assert.deepEqual(Buffer.from(await client.releaseKey('k', { version: 'v1' })), secret);
+    // Nonce and release over one kept-alive connection: a Service balancing connections sends both to one replica.
+    assert.equal(peer.connections(), 1);
     const refusals: [string, RegExp][] = [
       ['other-key', /"x-confkube-key" is "another", the client asked for "k"/],
       ['old-nonce', /"nonce" is "stale", the client asked for "peer-nonce"/],
