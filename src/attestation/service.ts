@@ -20,7 +20,7 @@ import { certificateRoutes } from './routes/certificates.js';
 import { discoveryRoutes } from './routes/discovery.js';
 import { pccsRoutes } from './routes/pccs.js';
 import { policyRoutes } from './routes/policies.js';
-import { KeyReleaseError, keyManagementRoutes, keyReleaseRoutes, StoreKeySource, type EvidenceSummary, type ReleasableKey } from '../keyrelease/index.js';
+import { KeyReleaseError, keyManagementRoutes, keyReleaseRoutes, StoreKeySource, type EvidenceSummary, type ReleasableKey, type TrustedIssuer } from '../keyrelease/index.js';
 import type { ReleaseKeyStore } from '../store/types.js';
 import { defaultPoolOptions, PolicyPool, type PolicyPoolOptions } from './policy-pool.js';
 import type { PolicyBudget } from './deps.js';
@@ -70,6 +70,8 @@ export interface ServiceOptions {
   keyStore?: ReleaseKeyStore;
   /** Keys imported into the key store at start (`confkube serve --release-key`); unchanged ones are left alone. */
   releasableKeys?: ReleasableKey[];
+  /** Other attestation services whose tokens key release accepts, with their keys (`--trusted-issuer`, docs/keyrelease.md §Trusted issuers). */
+  trustedIssuers?: TrustedIssuer[];
   /** Collect process metrics (off in tests that build many services). */
   defaultMetrics?: boolean;
   /** Timeouts and the connection cap for slow or numerous clients (http-server.ts). */
@@ -223,8 +225,10 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
       simulated: ev?.simulated ?? c['x-ms-sgx-is-simulated'] === true, reason: r.reason, actor: r.actor ?? null, keyVersion: r.version,
     });
   };
+  const trustedIssuers = (o.trustedIssuers ?? []).map((t) => ({ ...t, issuer: normaliseBaseUrl(t.issuer) }));
+  if (trustedIssuers.some((t) => t.issuer === baseUrl)) throw new AttestationError(400, 'InvalidParameter', `trusted issuer ${baseUrl} is this service: its keys come from its own key ring`, 'ERR_TRUSTED_ISSUER');
   keyReleaseRoutes(app, {
-    baseUrl, now, jwks: () => keyring.jwks(), keys,
+    baseUrl, now, jwks: () => keyring.jwks(), keys, trustedIssuers,
     verifyEvidence: async (quote, runtime) => {
       const out = await ctx.attester.attest({ type: 'SgxEnclave', evidence: quote, runtime, sign: false });
       const a = out.audit;

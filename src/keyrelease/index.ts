@@ -1,6 +1,6 @@
 export { KeyReleaseError } from './errors.js';
 export { parseReleasePolicy, releaseAllowed, type ReleasePolicy } from './release-policy.js';
-export { verifyServiceToken, type TokenKeys } from './verify-token.js';
+export { verifyServiceToken, verifyToken, parseTokenKeys, type TokenKeys, type TrustedIssuer } from './verify-token.js';
 export { enclaveKey, wrapForEnclave } from './wrap.js';
 export { keyReleaseRoutes, type ReleasableKey, type KeyReleaseContext, type ReleaseAuditEntry, type VerifyEvidence, type EvidenceSummary } from './routes.js';
 export { keyManagementRoutes, type KeyManagementContext, type KeyManagementAuditEntry } from './manage-routes.js';

@@ -3,7 +3,7 @@ import { decodeBase64Lenient } from '../attestation/base64.js';
 import { jsonDeeperThan, MAX_DATA_CHARS, MAX_EVIDENCE_CHARS, MAX_JSON_DEPTH } from '../attestation/request-limits.js';
 import { KeyReleaseError } from './errors.js';
 import { releaseAllowed } from './release-policy.js';
-import { verifyServiceToken, type TokenKeys } from './verify-token.js';
+import { sameIssuer, verifyToken, type TokenKeys, type TrustedIssuer } from './verify-token.js';
 import { checkRequirements, DEFAULT_REQUIREMENTS } from './requirements.js';
 import { NonceBook } from './nonces.js';
 import { enclaveKey, wrapForEnclave } from './wrap.js';
@@ -45,6 +45,8 @@ export interface KeyReleaseContext {
   baseUrl: string;
   now: () => number;
   jwks: () => TokenKeys;
+  /** Other attestation services whose tokens the token form accepts (docs/keyrelease.md §Trusted issuers). */
+  trustedIssuers?: readonly TrustedIssuer[];
   /** The key store; null: this service has none (every key is unknown). */
   keys: KeySource | null;
   /** Challenges: default a table in this process. */
@@ -135,7 +137,7 @@ export function keyReleaseRoutes(app: FastifyInstance, ctx: KeyReleaseContext): 
         if (!nonces.consume(name, runtime.nonce)) throw denied(`${name}: nonce: unknown, expired, already used or issued for another key`);
         headerNonce = runtime.nonce;
       } else {
-        claims = await verifyServiceToken(b.target!, ctx.jwks(), ctx.baseUrl, nowS);
+        claims = await verifyToken(b.target!, [{ issuer: ctx.baseUrl, jwks: ctx.jwks() }, ...(ctx.trustedIssuers ?? [])], nowS);
         entry.claims = claims;
         entry.tokenId = typeof claims.jti === 'string' ? claims.jti : null;
       }
@@ -160,7 +162,7 @@ export function keyReleaseRoutes(app: FastifyInstance, ctx: KeyReleaseContext): 
   const check = (key: ResolvedKey, claims: Record<string, unknown>, nowS: number, tokenForm: boolean): void => {
     if (!key.enabled) throw denied(`${key.name}: version ${key.version} is disabled`);
     const requirements = key.policy.confkube ?? DEFAULT_REQUIREMENTS;
-    checkRequirements(requirements, claims, nowS, key.name);
+    checkRequirements(requirements, claims, nowS, key.name, !sameIssuer(String(claims.iss), ctx.baseUrl));
     if (tokenForm && requirements.nonce === 'required') {
       const bound = (claims['x-ms-runtime'] as { nonce?: unknown } | undefined)?.nonce;
       if (typeof bound !== 'string') throw denied(`${key.name}: nonce: requires a nonce from POST /keys/${key.name}/nonce in the enclave's runtime data (x-ms-runtime.nonce)`);

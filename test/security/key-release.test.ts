@@ -111,7 +111,7 @@ test('challenge–response: the release needs a fresh nonce from the service bou
 
 test('release requirements in the policy file are checked when the policy is read', () => {
   const base = { version: '1.0.0', anyOf: [{ authority: 'https://a.example', allOf: [{ claim: 'x', equals: 1 }] }] };
-  assert.deepEqual(parseReleasePolicy(base).confkube, { allowSimulated: false, allowDebug: false, tcbStatuses: ['UpToDate'], maxTokenAgeSeconds: 300, nonce: 'off' });
+  assert.deepEqual(parseReleasePolicy(base).confkube, { allowSimulated: false, allowDebug: false, tcbByIssuer: false, tcbStatuses: ['UpToDate'], maxTokenAgeSeconds: 300, nonce: 'off' });
   for (const confkube of [{ allowSimulated: 'yes' }, { allowDebug: 1 }, { tcbStatuses: [] }, { tcbStatuses: ['Fine'] }, { maxTokenAgeSeconds: 0 }, { maxTokenAgeSeconds: 1e9 }, { nonce: 'sometimes' }, { allowsimulated: true }, []]) {
     assert.throws(() => parseReleasePolicy({ ...base, confkube }), /confkube section/, JSON.stringify(confkube));
   }

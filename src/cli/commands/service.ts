@@ -33,6 +33,7 @@ export interface ServeFlags {
   verifyAt?: string;
   bodyLimit?: string;
   releaseKey: string[];
+  trustedIssuer: string[];
 }
 
 /** `host:port` → parts; 127.0.0.1 unless told otherwise (servers bind loopback by default). */
@@ -126,6 +127,16 @@ export async function startFromFlags(f: ServeFlags): Promise<{ url: string; list
     }
     return { name: m[1], secret: readInputFile(m[2], 'secret'), policy };
   });
+  const { parseTokenKeys } = await import('../../keyrelease/index.js');
+  const trustedIssuers = f.trustedIssuer.map((spec) => {
+    const m = /^(https?:\/\/[^=\s]+)=(.+)$/.exec(spec);
+    if (!m) throw new UsageError(`--trusted-issuer: expected ISSUER_URL=JWKS_FILE, got ${JSON.stringify(spec)}`);
+    try {
+      return { issuer: m[1], jwks: parseTokenKeys(JSON.parse(readText(m[2], 'JWK Set')), `--trusted-issuer ${m[1]}`) };
+    } catch (e) {
+      throw new UsageError(`--trusted-issuer ${m[1]}: ${(e as Error).message}`);
+    }
+  });
   const adminTokens = adminTokensFrom(f, process.env, (m) => process.stderr.write(`confkube: WARNING: ${m}\n`));
   const { redactUrl } = await import('../../store/index.js');
   const store = await openServiceStore(storeUrl, { warn: warnLine });
@@ -139,6 +150,7 @@ export async function startFromFlags(f: ServeFlags): Promise<{ url: string; list
     ...(f.requireBoundSignatures ? { requireBoundSignatures: true } : {}),
     ...(f.bodyLimit ? { bodyLimit: Number(f.bodyLimit) } : {}),
     releasableKeys,
+    trustedIssuers,
     defaultMetrics: true,
     warn: (m: string) => log.warn(m),
   });
@@ -244,6 +256,7 @@ export function register(program: Command): void {
     .option('--verify-at <iso>', 'verify quotes and collateral at this time instead of now (offline replay)')
     .option('--body-limit <bytes>', 'largest request body')
     .option('--release-key <name=secret:policy>', 'secure key release: the secret in SECRET_FILE goes only to enclaves whose token satisfies the SKR policy in POLICY_FILE (repeatable)', collect, [])
+    .option('--trusted-issuer <url=jwks>', 'key release also accepts tokens of the attestation service at URL, verified with the JWK Set in JWKS (repeatable)', collect, [])
     .action(async (opts: ServeFlags) => {
       const s = await startFromFlags(opts);
       // The address bound and the public base URL differ behind a proxy or a Service: both are said, apart.

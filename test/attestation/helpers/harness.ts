@@ -6,7 +6,7 @@ import { createAttestationService, createTlsCertificate, type AttestationService
 import { fileURLToPath } from 'node:url';
 import { MemoryStore } from './memory-store.js';
 import { policyEngine } from '../../../src/cli/service-runtime.js';
-import type { ReleasableKey } from '../../../src/keyrelease/index.js';
+import type { ReleasableKey, TrustedIssuer } from '../../../src/keyrelease/index.js';
 import { AesGcmKeyProtector, SqliteStore } from '../../../src/store/index.js';
 
 export const FIXTURES = fileURLToPath(new URL('../../fixtures/attestation/', import.meta.url));
@@ -33,7 +33,7 @@ let tls: { key: string; cert: string } | null = null;
 /** The service under test over HTTPS on 127.0.0.1 with a throwaway self-signed certificate. */
 export async function startService(o: {
   store?: AttestationStore; engine?: PolicyEngine; nowMs?: number; collateral?: CollateralOptions;
-  adminTokens?: string[]; policySigners?: string[]; bodyLimit?: number; policyPollMs?: number; closeStore?: boolean; plain?: boolean; now?: () => number; warn?: (m: string) => void; releasableKeys?: ReleasableKey[] | ((url: string) => ReleasableKey[]); requireBoundSignatures?: boolean; keyStore?: boolean;
+  adminTokens?: string[]; policySigners?: string[]; bodyLimit?: number; policyPollMs?: number; closeStore?: boolean; plain?: boolean; now?: () => number; warn?: (m: string) => void; releasableKeys?: ReleasableKey[] | ((url: string) => ReleasableKey[]); requireBoundSignatures?: boolean; keyStore?: boolean; trustedIssuers?: TrustedIssuer[];
 } = {}): Promise<Running> {
   tls ??= await createTlsCertificate(['127.0.0.1', 'localhost']);
   const dir = mkdtempSync(join(tmpdir(), 'confkube-svc-'));
@@ -55,6 +55,7 @@ export async function startService(o: {
     policyPollMs: o.policyPollMs ?? 0,
     warn: o.warn ?? (() => undefined),
     ...(releasableKeys ? { releasableKeys } : {}),
+    ...(o.trustedIssuers ? { trustedIssuers: o.trustedIssuers } : {}),
     ...(o.requireBoundSignatures ? { requireBoundSignatures: true } : {}),
   });
   await svc.app.listen({ host: '127.0.0.1', port });

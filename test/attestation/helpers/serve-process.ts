@@ -15,12 +15,12 @@ export interface ServeProcess {
 }
 
 /** `confkube serve` in its own process on 127.0.0.1 with the real collateral at the case's time. */
-export async function startServeProcess(o: { store: string; tlsKey: string; tlsCert: string; baseUrl?: string; port?: number }): Promise<ServeProcess> {
+export async function startServeProcess(o: { store: string; tlsKey: string; tlsCert: string; baseUrl?: string; port?: number; args?: string[] }): Promise<ServeProcess> {
   const port = o.port ?? (await freePort());
   const url = `https://127.0.0.1:${port}`;
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'serve',
     '--listen', `127.0.0.1:${port}`, '--base-url', o.baseUrl ?? url, '--store', o.store, '--tls-key', o.tlsKey, '--tls-cert', o.tlsCert,
-    '--collateral', REAL_CASE.collateral, '--verify-at', new Date(REAL_CASE.nowMs).toISOString()],
+    '--collateral', REAL_CASE.collateral, '--verify-at', new Date(REAL_CASE.nowMs).toISOString(), ...(o.args ?? [])],
   // The admin token from the environment: on the command line it would show in the process list.
   { cwd: root, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CONFKUBE_ADMIN_TOKENS: 'test-admin-token-0123456789abcdef', CONFKUBE_KEK: TEST_KEK_HEX } });
   let err = '';
