@@ -21,3 +21,4 @@ export { SIM_TCB_STATUSES, SIM_TCB_LEVELS, SIM_QE_LEVELS, converge } from './sce
 export { encodeReportBody, type ReportFields } from './report.js';
 export { writePlatform, loadPlatform, PLATFORM_FILE } from './platform-dir.js';
 export { simulatedPcs, type SimPckCertsAnswer } from './pcs.js';
+export { serveAttestationDir, type AttestationDirServer, type AttestationDirEnclave } from './attestation-dir.js';

@@ -4,9 +4,10 @@ import { join } from 'node:path';
 import type { Command } from 'commander';
 import { fromHex, toHex } from '../../lib/bytes.js';
 import { ConfkubeError } from '../../lib/errors.js';
-import { createPlatform, loadPlatform, writePlatform, PLATFORM_FILE, SIM_ROOT_SUBJECT_CN, SIM_TCB_STATUSES, type SimPlatformOptions } from '../../sim/index.js';
+import { createPlatform, loadPlatform, serveAttestationDir, writePlatform, PLATFORM_FILE, SIM_ROOT_SUBJECT_CN, SIM_TCB_STATUSES, type SimPlatformOptions } from '../../sim/index.js';
 import type { TcbStatus } from '../../dcap/tcb-info.js';
 import { UsageError, parseIntFlag, printJson, readInputFile } from '../util.js';
+import { DEMO_DATA_DIR, DEMO_ENCLAVE, DEMO_PLATFORM_SUBDIR } from '../demo-enclave.js';
 
 function hexFlag(value: string, flag: string, size: number, exact: boolean): Uint8Array {
   let b: Uint8Array;
@@ -184,4 +185,44 @@ export function register(program: Command): void {
       } else if (opts.output === undefined) process.stdout.write(`${toHex(q)}\n`);
       else process.stderr.write(`wrote a v${version} quote (${q.length} bytes) to ${opts.output}; expected status ${p.expected.status}\n`);
     });
+
+  sim
+    .command('attestation-dir')
+    .description("play Gramine's /dev/attestation in DIR for the simulated platform: attestation_type says dcap, and each report data written to DIR/user_report_data gets a simulated quote in DIR/quote (an enclave app points CONFKUBE_ATTESTATION_DIR at DIR)")
+    .argument('<dir>', 'directory to serve (created if missing)')
+    .option('--platform <dir>', 'platform directory (from "confkube sim init"; default: the demo\'s)', join(DEMO_DATA_DIR, DEMO_PLATFORM_SUBDIR))
+    .option('--mrenclave <hex>', "MRENCLAVE, 32 bytes (default: the demo enclave's)")
+    .option('--mrsigner <hex>', "MRSIGNER, 32 bytes (default: the demo enclave's)")
+    .option('--isv-prod-id <n>', 'ISVPRODID (0..65535)', String(DEMO_ENCLAVE.isvProdId))
+    .option('--isv-svn <n>', 'ISVSVN (0..65535)', String(DEMO_ENCLAVE.isvSvn))
+    .option('--debug', 'set ATTRIBUTES.DEBUG (a debug enclave is not confidential)')
+    .action(async (dir: string, opts: { platform: string; mrenclave?: string; mrsigner?: string; isvProdId: string; isvSvn: string; debug?: boolean }) => {
+      const enclave = {
+        mrEnclave: opts.mrenclave !== undefined ? hexFlag(opts.mrenclave, '--mrenclave', 32, true) : DEMO_ENCLAVE.mrEnclave,
+        mrSigner: opts.mrsigner !== undefined ? hexFlag(opts.mrsigner, '--mrsigner', 32, true) : DEMO_ENCLAVE.mrSigner,
+        isvProdId: parseIntFlag(opts.isvProdId, '--isv-prod-id', 0xffff),
+        isvSvn: parseIntFlag(opts.isvSvn, '--isv-svn', 0xffff),
+        debug: opts.debug === true,
+      };
+      const p = loadOrUsage(opts.platform);
+      let server;
+      try {
+        server = await serveAttestationDir(dir, p, enclave, { onError: (e) => process.stderr.write(`confkube: cannot write a quote in ${dir}: ${e.message}\n`) });
+      } catch (e) {
+        if (e instanceof ConfkubeError) throw new UsageError(e.message);
+        throw e;
+      }
+      process.stdout.write(
+        `serving a simulated /dev/attestation in ${dir} (platform ${opts.platform}, NOT Intel)\n` +
+          `  enclave     MRENCLAVE ${toHex(enclave.mrEnclave)} MRSIGNER ${toHex(enclave.mrSigner)} ISVPRODID ${enclave.isvProdId} ISVSVN ${enclave.isvSvn}${enclave.debug ? ' DEBUG' : ''}\n` +
+          `  enclave app CONFKUBE_ATTESTATION_DIR=${dir}\n` +
+          `Stop with Ctrl-C.\n`,
+      );
+      await new Promise<void>((resolve) => {
+        process.once('SIGINT', resolve);
+        process.once('SIGTERM', resolve);
+      });
+      await server.close();
+    });
 }
+
