@@ -42,7 +42,7 @@ export interface PoolSpec {
   count: number;
   labels?: Record<string, string>;
   taints?: Taint[];
-  /** Pods-per-node limit; AKS's default (30 with kubenet, 250 for Azure CNI Overlay) when unset: see docs/planner.md §Catalogue. */
+  /** Pods-per-node limit; the catalogue's (110 in the built-in one) when unset: see docs/planner.md §Allocatable. */
   maxPods?: number;
 }
 
@@ -201,7 +201,7 @@ export interface RecommendOptions {
   resourceGroup?: string;
   /** Only these sizes are considered (default: every SGX size of the catalogue, and the plain sizes for plain pods). */
   sizes?: string[];
-  /** Taint put on the SGX pool (and tolerated by SGX pods, as the webhook adds it); none by default. */
+  /** Taint put on new SGX pools; SGX pods get the matching toleration from the webhook unless `webhook.sgxToleration` says otherwise. None by default. */
   sgxTaint?: Taint;
 }
 
@@ -210,7 +210,7 @@ export interface PlanOptions {
   /** Namespace for objects without one (default `default`). */
   namespace?: string;
   /** Apply the confkube webhook's mutation (aliases, devices, SGX toleration) first: true by default. */
-  webhook?: boolean | { sgxToleration?: Toleration | null };
+  webhook?: boolean | { sgxToleration?: { key: string; operator?: 'Exists' | 'Equal'; value?: string; effect?: TaintEffect } | null };
   /** Work out the cheapest pool shape (default true). */
   recommend?: boolean | RecommendOptions;
 }
