@@ -2,7 +2,7 @@ import { formatBytes } from '../admission/epc-quantity.js';
 import { at, isObject } from '../admission/pod-spec.js';
 import { ENCLAVE_RESOURCE, EPC_RESOURCE, PROVISION_RESOURCE } from '../kube/names.js';
 import { BUILTIN_CATALOGUE } from './catalogue.js';
-import { REASON_AFFINITY, REASON_TOO_MANY_PODS, REASON_UNSCHEDULABLE, fitErrorMessage } from './filters.js';
+import { REASON_AFFINITY, REASON_TAINT, REASON_TOO_MANY_PODS, REASON_UNSCHEDULABLE, firstUntolerated, fitErrorMessage } from './filters.js';
 import { recommend } from './recommend.js';
 import { Scheduler } from './scheduler.js';
 import type { Catalogue, NodeShape, RecommendOptions } from './types.js';
@@ -108,7 +108,11 @@ export function explainPod(input: ExplainInput): Explanation {
         }
         if (k === REASON_UNSCHEDULABLE) cordoned.push(n.name);
         else if (k === REASON_AFFINITY) selectorNodes.push(n.name);
-        else if (k.startsWith('node(s) had untolerated taint')) taintNodes.set(k.slice('node(s) had untolerated taint '.length), [...(taintNodes.get(k.slice('node(s) had untolerated taint '.length)) ?? []), n.name]);
+        else if (k === REASON_TAINT) {
+          const t = firstUntolerated(n.taints, pod.tolerations)!;
+          const key = `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`;
+          taintNodes.set(key, [...(taintNodes.get(key) ?? []), n.name]);
+        }
         else if (k === `Insufficient ${EPC_RESOURCE}`) {
           const u = s.usage(i, EPC_RESOURCE);
           epcShort.push(`${n.name} has ${formatBytes(Math.max(0, u.capacity - u.requested))} free of ${formatBytes(u.capacity)}`);
@@ -121,10 +125,7 @@ export function explainPod(input: ExplainInput): Explanation {
       fixes.push(`free EPC (scale down or delete pods holding it), lower the pod's ${EPC_RESOURCE}, or add SGX nodes`);
     }
     for (const [taint, names] of taintNodes) {
-      const m = /^\{(.*): (.*)\}$/.exec(taint);
-      const key = m?.[1] ?? taint;
-      const value = m?.[2] ?? '';
-      const effect = input.nodes.find((n) => n.name === names[0])?.taints.find((t) => t.key === key)?.effect ?? 'NoSchedule';
+      const [, key, value = '', effect] = /^(.*?)(?:=(.*))?:(\w+)$/.exec(taint)!;
       const sgxTainted = names.some((nm) => sgxNodes.some(({ n }) => n.name === nm));
       sentences.push(`${plural(names.length, 'node')} (${list(names)}) ${names.length === 1 ? 'has' : 'have'} the taint ${key}${value ? `=${value}` : ''}:${effect}, which the pod does not tolerate.`);
       fixes.push(

@@ -1,5 +1,5 @@
 import { EPC_RESOURCE } from '../kube/names.js';
-import { REASON_AFFINITY, REASON_TOO_MANY_PODS, REASON_UNSCHEDULABLE, affinityMatches, firstUntolerated, insufficientReason, tolerates, untoleratedTaintReason } from './filters.js';
+import { REASON_AFFINITY, REASON_TAINT, REASON_TOO_MANY_PODS, REASON_UNSCHEDULABLE, affinityMatches, firstUntolerated, insufficientReason, tolerates } from './filters.js';
 import type { NodeShape, Taint } from './types.js';
 import type { PodInput } from './workloads.js';
 
@@ -121,8 +121,7 @@ export class Scheduler {
     this.nodes.forEach((n, i) => {
       if (n.unschedulable && !pod.tolerations.some((t) => tolerates(t, UNSCHEDULABLE_TAINT))) v![i] = this.reasonCode(REASON_UNSCHEDULABLE);
       else {
-        const t = firstUntolerated(n.taints, pod.tolerations);
-        if (t) v![i] = this.reasonCode(untoleratedTaintReason(t));
+        if (firstUntolerated(n.taints, pod.tolerations)) v![i] = this.reasonCode(REASON_TAINT);
         else if (!affinityMatches(pod.nodeSelector, pod.affinity, n.labels, n.name)) v![i] = this.reasonCode(REASON_AFFINITY);
         else v![i] = -1;
       }

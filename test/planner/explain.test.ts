@@ -41,7 +41,7 @@ test('taints and selectors: which nodes, which taint, the toleration to add', ()
   assert.match(e.text, /1 node \(sgx-1\) has the taint sgx=true:NoSchedule, which the pod does not tolerate\./);
   assert.match(e.text, /1 node \(sgx-2\) does not match its nodeSelector zone=b, among them 1 SGX node\./);
   assert.ok(e.fixes.includes('add the toleration {key: sgx, operator: Equal, value: true, effect: NoSchedule} (or run the webhook with --sgx-taint sgx=true:NoSchedule so that SGX pods get it)'));
-  assert.equal(e.schedulerMessage, "0/2 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) had untolerated taint {sgx: true}.");
+  assert.equal(e.schedulerMessage, "0/2 nodes are available: 1 node(s) didn't match Pod's node affinity/selector, 1 node(s) had untolerated taint(s).");
 });
 
 test('a refused manifest, a bound pod, a pod that fits now', () => {
