@@ -16,6 +16,11 @@ export function feasibleNodesToFind(total: number): number {
   return Math.max(MIN_FEASIBLE_NODES, Math.trunc((total * pct) / 100));
 }
 
+/** LeastAllocated for one resource: the share left free, 0..100 (truncated, as the scheduler's int64 math). */
+function least(req: number, alloc: number): number {
+  return alloc === 0 || req > alloc ? 0 : Math.trunc(((alloc - req) * 100) / alloc);
+}
+
 /** Where one pod went, or why it went nowhere. */
 export type Outcome = { node: number } | { reasons: Record<string, number> };
 
@@ -104,8 +109,7 @@ export class Scheduler {
       idx[i] = r;
       amt[i] = v;
     });
-    const staticKey = JSON.stringify([pod.nodeSelector, pod.affinity ?? null, pod.tolerations, pod.daemon ?? false]);
-    return { idx, amt, staticKey };
+    return { idx, amt, staticKey: pod.filterKey };
   }
 
   private reasonCode(reason: string): number {
@@ -164,7 +168,6 @@ export class Scheduler {
     const am = this.allocMem[n];
     const rc = this.scoreCpu[n] + pod.score.cpu;
     const rm = this.scoreMem[n] + pod.score.memory;
-    const least = (req: number, alloc: number) => (alloc === 0 || req > alloc ? 0 : Math.trunc(((alloc - req) * 100) / alloc));
     const leastAllocated = Math.trunc((least(rc, ac) + least(rm, am)) / 2);
     const fc = ac === 0 ? 1 : Math.min(rc / ac, 1);
     const fm = am === 0 ? 1 : Math.min(rm / am, 1);
