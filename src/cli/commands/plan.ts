@@ -78,12 +78,13 @@ async function readCluster(kubeconfig: string | undefined): Promise<{ nodes: unk
   const { loadKubeConfig, describeKubeError } = await import('../../kube/client.js');
   const { PlannerError } = await import('../../planner/index.js');
   let kc;
+  let core;
   try {
     kc = loadKubeConfig(kubeconfig);
+    core = kc.makeApiClient(CoreV1Api);
   } catch (e) {
     throw new PlannerError('ERR_CLUSTER_UNREACHABLE', `kubeconfig ${kubeconfig ?? '(default)'}: ${(e as Error).message}`);
   }
-  const core = kc.makeApiClient(CoreV1Api);
   try {
     const [nodes, pods] = await Promise.all([core.listNode(), core.listPodForAllNamespaces()]);
     return { nodes: nodes.items, pods: pods.items, core, kc };
