@@ -107,7 +107,7 @@ async function failedScheduling(name: string): Promise<string | undefined> {
   return ev.items.at(-1)?.message;
 }
 
-describe('the planner agrees with kube-scheduler', { timeout: 600_000 }, () => {
+describe('the planner agrees with kube-scheduler', { timeout: 900_000 }, () => {
   before(async () => {
     cp = await startControlPlane();
     api = new Api(cp.server, cp.pki);
@@ -220,6 +220,20 @@ describe('the planner agrees with kube-scheduler', { timeout: 600_000 }, () => {
     const refusal = JSON.parse(exf.stdout) as { state: string; text: string };
     assert.equal(refusal.state, 'refused');
     assert.match(refusal.text, /refuses default\/too-big, .*: Deployment asks for 8Gi of EPC on one node, but the largest SGX node \(sgx-b\) offers 4Gi/);
+
+    // A Deployment whose pods the webhook refuses: no pod exists, its ReplicaSet's FailedCreate event carries the
+    // refusal. This cluster runs no webhook (sgx-scheduling.test.ts has it), so the event the ReplicaSet controller
+    // would record is written here, in the controller's words.
+    const now = new Date().toISOString();
+    await api.post('/api/v1/namespaces/default/events', {
+      apiVersion: 'v1', kind: 'Event', metadata: { name: 'refused-web-5d8f7c.failedcreate', namespace: 'default' },
+      involvedObject: { apiVersion: 'apps/v1', kind: 'ReplicaSet', name: 'refused-web-5d8f7c', namespace: 'default' },
+      reason: 'FailedCreate', type: 'Warning', count: 1, firstTimestamp: now, lastTimestamp: now, source: { component: 'replicaset-controller' },
+      message: 'Error creating: admission webhook "pods.sgx.confkube.io" denied the request: confkube: container "app" limits: sgx.intel.com/sgx_epc_mem_in_MiB counts MiB, so "10Mi" would be 10485760 MiB',
+    });
+    const exr = await cli(['explain', 'pod', 'refused-web', '--kubeconfig', cp.kubeconfig]);
+    assert.equal(exr.status, 0, exr.stderr);
+    assert.match(exr.stdout, /^ReplicaSet\/refused-web-5d8f7c cannot create its pods: The confkube admission webhook refuses default\/refused-web, .*: container "app" limits: sgx\.intel\.com\/sgx_epc_mem_in_MiB counts MiB/);
 
     // The live cluster as the plan's input: the Pending pods planned onto the nodes with what is bound counted.
     const live = await cli(['plan', '--cluster', cp.kubeconfig, '--json']);

@@ -186,6 +186,14 @@ export function register(program: Command): void {
         } catch (e) {
           const code = (e as { code?: number }).code;
           if (code === 404) {
+            const refusal = await webhookRefusal(c.core, o.namespace, name);
+            if (refusal) {
+              explanation = explainPod({ pod: { metadata: { name, namespace: o.namespace } }, nodes, catalogue, refusal: refusal.message });
+              explanation.text = `${refusal.owner}: ${explanation.text}`;
+              if (o.json) printJson(explanation);
+              else process.stdout.write(explanation.text + '\n');
+              return;
+            }
             throw new PlannerError('ERR_POD_NOT_FOUND', `pod ${o.namespace}/${name} does not exist. A pod the confkube webhook refused is never stored: its workload's FailedCreate events (kubectl get events -n ${o.namespace}) carry the refusal, and \`confkube explain pod -f MANIFEST\` explains the manifest`);
           }
           throw new PlannerError('ERR_CLUSTER_UNREACHABLE', `cannot read pod ${o.namespace}/${name}: ${describeKubeError(e)}`);
@@ -205,6 +213,25 @@ export function register(program: Command): void {
       if (o.json) printJson(explanation);
       else process.stdout.write(explanation.text + '\n');
     });
+}
+
+/**
+ * A pod that was never stored because the confkube webhook refused it: the latest FailedCreate event of a
+ * controller named NAME or NAME-… (a Job, a ReplicaSet of a Deployment, a StatefulSet) whose message carries the
+ * webhook's `confkube:` denial, as the API server words it (`admission webhook "…" denied the request: confkube: …`).
+ */
+async function webhookRefusal(core: import('@kubernetes/client-node').CoreV1Api, namespace: string, name: string): Promise<{ owner: string; message: string } | null> {
+  try {
+    const ev = await core.listNamespacedEvent({ namespace, fieldSelector: 'reason=FailedCreate' });
+    const hits = ev.items
+      .filter((e) => (e.involvedObject.name === name || e.involvedObject.name?.startsWith(`${name}-`)) && /denied the request: confkube: /.test(e.message ?? ''))
+      .sort((a, b) => String(a.lastTimestamp ?? a.eventTime ?? '').localeCompare(String(b.lastTimestamp ?? b.eventTime ?? '')));
+    const last = hits.at(-1);
+    if (!last) return null;
+    return { owner: `${last.involvedObject.kind}/${last.involvedObject.name} cannot create its pods`, message: last.message!.replace(/^.*denied the request: /s, '') };
+  } catch {
+    return null;
+  }
 }
 
 /** A manifest through the webhook's own review (with the cluster's view: EPC sizes, namespaces), then explained. */
