@@ -130,7 +130,7 @@ export function register(program: Command): void {
     .option('-f, --file <path>', 'manifest file or directory (repeatable; YAML or JSON; any workload kind)', collect, [] as string[])
     .option('--catalogue <file>', 'VM-size catalogue (YAML/JSON; default: the built-in Azure DCsv2/DCsv3/DCdsv3 sizes)')
     .option('--pool <[name:]size=count>', 'a pool of catalogue VM sizes to plan onto (repeatable)', collect, [] as string[])
-    .option('--cluster [kubeconfig]', 'plan onto the live cluster\'s nodes (their bound pods counted); without -f, plan its pending pods')
+    .option('--cluster [kubeconfig]', 'plan onto the live cluster\'s nodes (their bound pods counted), its pending pods first')
     .option('-n, --namespace <ns>', 'namespace for objects without one', 'default')
     .option('--no-webhook', 'the cluster has no confkube webhook: no EPC alias rewrite, no devices added')
     .option('--sgx-taint <key[=value]:effect>', 'taint new SGX pools; SGX pods tolerate it (as the webhook\'s --sgx-taint does)')
@@ -149,7 +149,8 @@ export function register(program: Command): void {
         const c = await readCluster(typeof o.cluster === 'string' ? o.cluster : undefined);
         const t = clusterTarget(c.nodes, c.pods);
         nodes = t.nodes;
-        if (o.file.length === 0) objects.push(...t.pending);
+        // Pods already waiting are ahead of the manifests in the scheduler's queue.
+        objects.unshift(...t.pending);
       }
       let sgxTaint: Taint | undefined;
       if (o.sgxTaint) {
