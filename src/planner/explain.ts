@@ -89,7 +89,7 @@ export function explainPod(input: ExplainInput): Explanation {
   const wantsSgx = pod.sgx;
   if (wantsSgx && sgxNodes.length === 0) {
     sentences.push(`${id} asks for SGX (${epc > 0 ? `${formatBytes(epc)} of ${EPC_RESOURCE}` : 'an SGX device'}), but no node of the ${plural(input.nodes.length, 'node')} offers ${EPC_RESOURCE}: the cluster has no SGX node, or the confkube node agent does not run on its SGX nodes (it is what advertises EPC).`);
-    fixes.push('add an SGX node pool (below), or start the confkube node agent on the SGX nodes');
+    fixes.push('start the confkube node agent on the SGX nodes, if there are any');
   } else {
     sentences.push(`No node takes ${id}${epc > 0 ? `, which asks for ${formatBytes(epc)} of ${EPC_RESOURCE}` : ''}.`);
     const taintNodes = new Map<string, string[]>();
@@ -120,9 +120,12 @@ export function explainPod(input: ExplainInput): Explanation {
       }
     });
     if (epcShort.length > 0) {
-      const all = epcShort.length === sgxNodes.length;
-      sentences.push(`EPC is exhausted on ${all ? 'every SGX node' : `${plural(epcShort.length, 'SGX node')}`} it may use: ${list(epcShort, 6)}.`);
-      fixes.push(`free EPC (scale down or delete pods holding it), lower the pod's ${EPC_RESOURCE}, or add SGX nodes`);
+      // The SGX nodes its selectors, affinity and tolerations allow (the others fail on a filter before resources).
+      const mayUse = sgxNodes.filter(({ i }) => ![REASON_UNSCHEDULABLE, REASON_AFFINITY, REASON_TAINT].some((k) => k in perNode[i])).length;
+      const all = epcShort.length === mayUse;
+      const which = !all ? `${epcShort.length} of the ${mayUse} SGX nodes` : mayUse === 1 ? 'the only SGX node' : mayUse === 2 ? 'both SGX nodes' : `all ${mayUse} SGX nodes`;
+      sentences.push(`EPC is exhausted on ${which} it may use: ${list(epcShort, 6)}.`);
+      fixes.push(`free EPC (scale down or delete pods holding it) or lower the pod's ${EPC_RESOURCE}`);
     }
     for (const [taint, names] of taintNodes) {
       const [, key, value = '', effect] = /^(.*?)(?:=(.*))?:(\w+)$/.exec(taint)!;
@@ -153,8 +156,9 @@ export function explainPod(input: ExplainInput): Explanation {
   }
   // What to add, from the catalogue, beside the existing nodes.
   const rec = recommend([pod], [pod], input.nodes, input.catalogue ?? BUILTIN_CATALOGUE, input.recommend ?? {});
-  if (rec.fits && rec.commands.length > 0) sentences.push(`Adding a node would fix it: ${rec.commands[0]}.`);
-  else if (rec.unfit.length > 0) sentences.push(`No catalogue size can hold it (${rec.unfit[0].reason}).`);
+  if (rec.fits && rec.commands.length > 0) fixes.push(`add a node: ${rec.commands[0]}`);
+  if (fixes.length > 0) sentences.push(`To fix it: ${fixes.length > 1 ? `${fixes.slice(0, -1).join('; ')}; or ${fixes.at(-1)}` : fixes[0]}.`);
+  if (rec.unfit.length > 0) sentences.push(`No catalogue size can hold it (${rec.unfit[0].reason}).`);
   sentences.push(`The scheduler ${input.schedulerMessage ? 'says' : 'would say'}: "${schedulerMessage}"`);
   return { pod: id, state: 'pending', text: sentences.join(' '), schedulerMessage, fixes };
 }

@@ -204,7 +204,7 @@ describe('the planner agrees with kube-scheduler', { timeout: 900_000 }, () => {
     // "Why is my pod Pending?" on the cluster, for an enclave pod that found the SGX node full.
     const ex = await cli(['explain', 'pod', 'enclave-8', '-n', 'default', '--kubeconfig', cp.kubeconfig]);
     assert.equal(ex.status, 0, ex.stderr);
-    assert.match(ex.stdout, /EPC is exhausted on 1 SGX node it may use: sgx-a has 0 free of 168Mi\./);
+    assert.match(ex.stdout, /EPC is exhausted on the only SGX node it may use: sgx-a has 0 free of 168Mi\./);
     assert.match(ex.stdout, /1 node \(sgx-b\) has the taint sgx=true:NoSchedule, which the pod does not tolerate\./);
     assert.match(ex.stdout, /az aks nodepool add .*--node-vm-size Standard_DC1s_v2/);
     assert.ok(ex.stdout.includes(`The scheduler says: "${await failedScheduling('enclave-8')}"`), ex.stdout);

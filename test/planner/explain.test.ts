@@ -30,7 +30,7 @@ test('no SGX node: said so, with the pool that would fix it', () => {
 test('EPC exhausted on every SGX node: the numbers per node; bound pods counted as the scheduler counts them', () => {
   const { nodes } = clusterTarget([node('sgx-1', { epcMiB: 168 }), node('sgx-2', { epcMiB: 112 }), node('plain')], [sgxPod('a', '150Mi', {}, 'sgx-1'), sgxPod('b', '100Mi', {}, 'sgx-2'), { ...sgxPod('done', '100Mi', {}, 'sgx-2'), status: { phase: 'Succeeded' } }]);
   const e = explainPod({ pod: sgxPod('p', '20Mi'), nodes, schedulerMessage: '0/3 nodes are available: 1 Insufficient sgx.intel.com/enclave, 3 Insufficient sgx.intel.com/epc.' });
-  assert.match(e.text, /EPC is exhausted on every SGX node it may use: sgx-1 has 18Mi free of 168Mi, sgx-2 has 12Mi free of 112Mi\./);
+  assert.match(e.text, /EPC is exhausted on both SGX nodes it may use: sgx-1 has 18Mi free of 168Mi, sgx-2 has 12Mi free of 112Mi\. 1 node \(plain\) has no SGX\. To fix it: free EPC \(scale down or delete pods holding it\) or lower the pod's sgx\.intel\.com\/epc; or add a node: az aks nodepool add /);
   assert.match(e.text, /The scheduler says: "0\/3 nodes are available/);
   assert.ok(e.fixes.some((f) => /free EPC/.test(f)));
 });
