@@ -102,7 +102,8 @@ export function explainPod(input: ExplainInput): Explanation {
       const n = input.nodes[i];
       const isSgxNode = (n.allocatable[EPC_RESOURCE] ?? 0) > 0;
       for (const k of Object.keys(r)) {
-        if (!isSgxNode && SGX_SHORT.has(k)) {
+        // For an SGX pod a node without EPC is out whatever else it says: its taints or labels are no fix.
+        if (!isSgxNode && (wantsSgx || SGX_SHORT.has(k))) {
           plainNodes.add(n.name);
           continue;
         }

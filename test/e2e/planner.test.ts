@@ -206,6 +206,9 @@ describe('the planner agrees with kube-scheduler', { timeout: 900_000 }, () => {
     assert.equal(ex.status, 0, ex.stderr);
     assert.match(ex.stdout, /EPC is exhausted on the only SGX node it may use: sgx-a has 0 free of 168Mi\./);
     assert.match(ex.stdout, /1 node \(sgx-b\) has the taint sgx=true:NoSchedule, which the pod does not tolerate\./);
+    // Nodes without SGX are out for an enclave pod whatever their taints say: no spot toleration, no uncordon offered.
+    assert.match(ex.stdout, /4 nodes \(cordoned-0, plain-a, plain-b, spot-0\) have no SGX\./);
+    assert.doesNotMatch(ex.stdout, /scalesetpriority|uncordon/);
     assert.match(ex.stdout, /az aks nodepool add .*--node-vm-size Standard_DC1s_v2/);
     assert.ok(ex.stdout.includes(`The scheduler says: "${await failedScheduling('enclave-8')}"`), ex.stdout);
     const missing = await cli(['explain', 'pod', 'no-such-pod', '--kubeconfig', cp.kubeconfig]);
