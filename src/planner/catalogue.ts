@@ -96,7 +96,7 @@ export function findSize(catalogue: Catalogue, name: string): VmSize {
   return s;
 }
 
-/** AKS's CPU reservation by core count (docs/planner.md §Allocatable): the table, linear from 8 cores on. */
+/** AKS's CPU reservation by core count (docs/planner.md §Allocatable): the published table, linear from 8 cores on. */
 function aksReservedMilliCpu(cores: number): number {
   if (cores <= 1) return 60;
   if (cores <= 2) return 100;
