@@ -15,6 +15,7 @@ import { register as registerAutoscale } from './commands/autoscale.js';
 import { register as registerEpc } from './commands/epc.js';
 import { register as registerPccs } from './commands/pccs.js';
 import { register as registerKeys } from './commands/keys.js';
+import { register as registerPlan } from './commands/plan.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -24,7 +25,7 @@ export function buildProgram(): Command {
     .version(CONFKUBE_VERSION)
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [registerQuote, registerSigstruct, registerSgxs, registerSim, registerPolicy, registerService, registerNode, registerWebhook, registerDemo, registerAutoscale, registerEpc, registerPccs, registerKeys]) {
+  for (const register of [registerQuote, registerSigstruct, registerSgxs, registerSim, registerPolicy, registerService, registerNode, registerWebhook, registerDemo, registerAutoscale, registerEpc, registerPccs, registerKeys, registerPlan]) {
     register(program);
   }
   // Every subcommand inherits exitOverride so commander's usage errors reach the handler below.
