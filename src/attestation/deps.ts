@@ -9,8 +9,11 @@ import type { Store } from '../store/types.js';
 
 export type { SigningKeyRecord, PolicyRecord, PolicyCertRecord, CollateralRecord, AuditRecord } from '../store/types.js';
 
-/** The part of the store the service uses (the in-memory test store implements just this). */
-export type AttestationStore = Omit<Store, 'kind' | 'policyHistory'> & { readonly kind: string };
+/**
+ * The part of the store the service uses (the in-memory test store implements just this). The dashboard's reads
+ * (src/web) are there when the store is a real one; without them /ui says so.
+ */
+export type AttestationStore = Omit<Store, 'kind' | 'policyHistory' | 'aggregateAudit' | 'auditAdvisories'> & { readonly kind: string };
 
 /** Claims as the policy sees them: claim type → value (boolean, number, string, or JSON object). */
 export type ClaimMap = Record<string, unknown>;

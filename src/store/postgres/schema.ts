@@ -60,6 +60,12 @@ export const POSTGRES_MIGRATIONS: readonly string[] = [
   ALTER TABLE confkube_signing_keys RENAME COLUMN private_key_pem TO sealed_private_key;
   CREATE TABLE confkube_settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
   `,
+  // The dashboard (docs/dashboard.md §Aggregation): advisories per attestation, and one index that holds every
+  // column an aggregation over a time range reads, so it is answered from the index alone.
+  `
+  ALTER TABLE confkube_audit ADD COLUMN advisory_ids TEXT;
+  CREATE INDEX confkube_audit_time_outcome ON confkube_audit (time, attestation_type, decision, tcb_status);
+  `,
 ];
 
 /**

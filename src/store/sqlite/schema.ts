@@ -60,4 +60,10 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE signing_keys RENAME COLUMN private_key_pem TO sealed_private_key;
   CREATE TABLE settings (name TEXT PRIMARY KEY, value TEXT NOT NULL);
   `,
+  // The dashboard (docs/dashboard.md §Aggregation): advisories per attestation, and one index that holds every
+  // column an aggregation over a time range reads, so it is answered from the index alone.
+  `
+  ALTER TABLE audit ADD COLUMN advisory_ids TEXT;
+  CREATE INDEX audit_time_outcome ON audit (time, attestation_type, decision, tcb_status);
+  `,
 ];
