@@ -27,6 +27,8 @@ export interface ServeFlags {
   pccsUrl?: string;
   adminToken: string[];
   adminTokenFile: string[];
+  viewerTokenFile: string[];
+  dashboardCluster?: string;
   policySigner: string[];
   requireBoundSignatures?: boolean;
   simulation?: string;
@@ -53,6 +55,18 @@ export function adminTokensFrom(f: Pick<ServeFlags, 'adminToken' | 'adminTokenFi
   const tokens = [...fromFiles, ...fromEnv, ...f.adminToken];
   for (const t of tokens) {
     if (t.length < MIN_ADMIN_TOKEN_LENGTH) throw new UsageError(`admin token of ${t.length} characters: at least ${MIN_ADMIN_TOKEN_LENGTH} required (e.g. openssl rand -base64 32)`);
+  }
+  return tokens;
+}
+
+/** Dashboard viewer tokens (read-only, docs/dashboard.md §Roles): files, one per line, and `CONFKUBE_VIEWER_TOKENS`. */
+export function viewerTokensFrom(files: string[], env: NodeJS.ProcessEnv): string[] {
+  const tokens = [
+    ...files.flatMap((p) => readText(p, 'viewer token file').split(/\r?\n/).map((l) => l.trim()).filter(Boolean)),
+    ...(env.CONFKUBE_VIEWER_TOKENS ?? '').split(',').map((t) => t.trim()).filter(Boolean),
+  ];
+  for (const t of tokens) {
+    if (t.length < MIN_ADMIN_TOKEN_LENGTH) throw new UsageError(`viewer token of ${t.length} characters: at least ${MIN_ADMIN_TOKEN_LENGTH} required (e.g. openssl rand -base64 32)`);
   }
   return tokens;
 }
@@ -126,6 +140,13 @@ export async function startFromFlags(f: ServeFlags): Promise<{ url: string; list
     return { name: m[1], secret: readInputFile(m[2], 'secret'), policy };
   });
   const adminTokens = adminTokensFrom(f, process.env, (m) => process.stderr.write(`confkube: WARNING: ${m}\n`));
+  const viewerTokens = viewerTokensFrom(f.viewerTokenFile, process.env);
+  let cluster;
+  if (f.dashboardCluster) {
+    const { loadKubeConfig } = await import('../../kube/index.js');
+    const { KubeClusterSource } = await import('../../web/index.js');
+    cluster = new KubeClusterSource(loadKubeConfig(f.dashboardCluster === 'in-cluster' ? undefined : f.dashboardCluster));
+  }
   const { redactUrl } = await import('../../store/index.js');
   const store = await openServiceStore(storeUrl, { warn: warnLine });
   const svc = await createAttestationService({
@@ -134,6 +155,8 @@ export async function startFromFlags(f: ServeFlags): Promise<{ url: string; list
     ...(tls ? { tls } : {}),
     ...(verifyAt ? { verifyAt } : {}),
     adminTokens,
+    viewerTokens,
+    ...(cluster ? { dashboard: { cluster } } : {}),
     policySigners: f.policySigner.map((p) => readText(p, 'policy signer certificate')),
     ...(f.requireBoundSignatures ? { requireBoundSignatures: true } : {}),
     ...(f.bodyLimit ? { bodyLimit: Number(f.bodyLimit) } : {}),
@@ -237,6 +260,8 @@ export function register(program: Command): void {
     .option('--pccs-url <url>', 'upstream Intel PCS/PCCS v4 base URL, e.g. https://api.trustedservices.intel.com', process.env.CONFKUBE_PCCS_URL)
     .option('--admin-token-file <file>', 'file of bearer tokens allowed to manage policies, one per line, 32+ characters (repeatable; also env CONFKUBE_ADMIN_TOKENS, comma-separated)', collect, [])
     .option('--admin-token <token>', 'a bearer token on the command line (visible in the process list: prefer --admin-token-file)', collect, [])
+    .option('--viewer-token-file <file>', 'file of tokens that log in to the dashboard (/ui) read-only, one per line, 32+ characters (repeatable; also env CONFKUBE_VIEWER_TOKENS, comma-separated)', collect, [])
+    .option('--dashboard-cluster <kubeconfig>', 'show nodes, pools and Pending pods on the dashboard from this cluster (a kubeconfig file, or in-cluster)', process.env.CONFKUBE_DASHBOARD_CLUSTER)
     .option('--policy-signer <pem>', 'isolated mode: a policy-management certificate (repeatable)', collect, [])
     .option('--require-bound-signatures', 'isolated mode: refuse signed bodies without x-confkube-op, x-confkube-attestation-type and iat (the Azure admin client cannot send them)')
     .option('--simulation <dir>', 'trust the simulated SGX platform kept in DIR, created if absent (development only; off by default)')

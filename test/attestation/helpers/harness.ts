@@ -8,6 +8,7 @@ import { MemoryStore } from './memory-store.js';
 import { policyEngine } from '../../../src/cli/service-runtime.js';
 import type { ReleasableKey } from '../../../src/keyrelease/index.js';
 import { AesGcmKeyProtector } from '../../../src/store/index.js';
+import type { DashboardOptions } from '../../../src/web/index.js';
 
 export const FIXTURES = fileURLToPath(new URL('../../fixtures/attestation/', import.meta.url));
 /** automata_2025-08 case (README): verified at its collateral's issue time. */
@@ -34,6 +35,7 @@ let tls: { key: string; cert: string } | null = null;
 export async function startService(o: {
   store?: AttestationStore; engine?: PolicyEngine; nowMs?: number; collateral?: CollateralOptions;
   adminTokens?: string[]; policySigners?: string[]; bodyLimit?: number; policyPollMs?: number; closeStore?: boolean; plain?: boolean; now?: () => number; warn?: (m: string) => void; releasableKeys?: ReleasableKey[]; requireBoundSignatures?: boolean;
+  viewerTokens?: string[]; dashboard?: DashboardOptions;
 } = {}): Promise<Running> {
   tls ??= await createTlsCertificate(['127.0.0.1', 'localhost']);
   const dir = mkdtempSync(join(tmpdir(), 'confkube-svc-'));
@@ -54,6 +56,8 @@ export async function startService(o: {
     warn: o.warn ?? (() => undefined),
     ...(o.releasableKeys ? { releasableKeys: o.releasableKeys } : {}),
     ...(o.requireBoundSignatures ? { requireBoundSignatures: true } : {}),
+    ...(o.viewerTokens ? { viewerTokens: o.viewerTokens } : {}),
+    ...(o.dashboard ? { dashboard: o.dashboard } : {}),
   });
   await svc.app.listen({ host: '127.0.0.1', port });
   return {
