@@ -218,7 +218,7 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
     },
   });
   healthRoutes(app, health);
-  if (o.dashboard !== false) dashboardRoutes(app, ctx, { planner: libraryPlanner(), ...o.dashboard });
+  if (o.dashboard !== false) dashboardRoutes(app, ctx, { planner: libraryPlanner(), ...o.dashboard }, warn);
   app.get('/metrics', async (_req, reply) => {
     // During a store outage /metrics still answers (confkube_store_up 0), with the collateral gauges as last read.
     const records = await store.listCollateral().catch((e: unknown) => {

@@ -60,6 +60,7 @@ function html(title: string, script: string): Buffer {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${title}</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/ui/vendor/uPlot.min.css">
 <link rel="stylesheet" href="/ui/static/style.css">
 <script type="importmap">${IMPORT_MAP}</script>

@@ -1,7 +1,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { ServiceContext } from '../attestation/context.js';
 import { AttestationError } from '../attestation/errors.js';
-import { loadAssets, type Asset } from './assets.js';
+import { DashboardAssetError, loadAssets, type Asset, type Assets } from './assets.js';
 import { Sessions, type SessionOptions } from './session.js';
 import { apiRoutes, type DashboardReads } from './api.js';
 import type { ClusterSource } from './cluster.js';
@@ -25,8 +25,17 @@ function readsOf(ctx: ServiceContext): DashboardReads | null {
  * The dashboard at `/ui` (docs/dashboard.md): the pages, the login, the files, and the JSON API under `/ui/api/`.
  * Every answer under /ui carries a strict Content-Security-Policy: scripts, styles and data come from the service.
  */
-export function dashboardRoutes(app: FastifyInstance, ctx: ServiceContext, o: DashboardOptions = {}): Sessions {
-  const assets = loadAssets();
+export function dashboardRoutes(app: FastifyInstance, ctx: ServiceContext, o: DashboardOptions = {}, warn: (m: string) => void = () => undefined): Sessions | null {
+  let assets: Assets;
+  try {
+    assets = loadAssets();
+  } catch (e) {
+    if (!(e instanceof DashboardAssetError)) throw e;
+    // The service's API does not depend on the dashboard: it starts, and /ui says what is missing.
+    warn(`dashboard disabled: ${e.message}`);
+    app.get('/ui', async () => { throw new AttestationError(503, 'ServiceUnavailable', `dashboard disabled: ${e.message}`, 'ERR_DASHBOARD_ASSET'); });
+    return null;
+  }
   const sessions = new Sessions(ctx.admin, ctx.now, o.sessions);
   const send = (reply: FastifyReply, a: Asset): FastifyReply => reply.type(a.type).send(a.body);
 
