@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { findPackageFile } from '../lib/package-file.js';
+import { fileURLToPath } from 'node:url';
 import { ConfkubeError } from '../lib/errors.js';
 
 /**
@@ -35,10 +35,11 @@ function typeOf(name: string): string {
   return TYPES[name.slice(name.lastIndexOf('.') + 1)] ?? 'application/octet-stream';
 }
 
+/** `ui/` beside this module: src/web/ui in the source tree, dist/web/ui once built (`npm run build` copies it). */
 function uiDir(): string {
-  const p = findPackageFile('src/web/ui/app.js', import.meta.url);
-  if (p === null) throw new DashboardAssetError('the dashboard files (src/web/ui/) are missing from this installation');
-  return dirname(p);
+  const dir = fileURLToPath(new URL('./ui/', import.meta.url));
+  if (!existsSync(join(dir, 'app.js'))) throw new DashboardAssetError(`the dashboard files are missing from this installation (${dir})`);
+  return dir;
 }
 
 export interface Assets {
