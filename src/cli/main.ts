@@ -13,6 +13,7 @@ import { register as registerWebhook } from './commands/webhook.js';
 import { register as registerDemo } from './commands/demo.js';
 import { register as registerAutoscale } from './commands/autoscale.js';
 import { register as registerEpc } from './commands/epc.js';
+import { register as registerPlan } from './commands/plan.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -22,7 +23,7 @@ export function buildProgram(): Command {
     .version(CONFKUBE_VERSION)
     .showHelpAfterError()
     .exitOverride();
-  for (const register of [registerQuote, registerSigstruct, registerSgxs, registerSim, registerPolicy, registerService, registerNode, registerWebhook, registerDemo, registerAutoscale, registerEpc]) {
+  for (const register of [registerQuote, registerSigstruct, registerSgxs, registerSim, registerPolicy, registerService, registerNode, registerWebhook, registerDemo, registerAutoscale, registerEpc, registerPlan]) {
     register(program);
   }
   // Every subcommand inherits exitOverride so commander's usage errors reach the handler below.

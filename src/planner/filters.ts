@@ -10,9 +10,8 @@ export const REASON_AFFINITY = "node(s) didn't match Pod's node affinity/selecto
 export const REASON_TOO_MANY_PODS = 'Too many pods';
 export const REASON_NODE_NAME = "node(s) didn't match the requested node name";
 
-export function untoleratedTaintReason(t: Taint): string {
-  return `node(s) had untolerated taint {${t.key}: ${t.value ?? ''}}`;
-}
+/** kube-scheduler 1.36's TaintToleration reason; it no longer names the taint (earlier releases wrote `{key: value}`). */
+export const REASON_TAINT = 'node(s) had untolerated taint(s)';
 
 export function insufficientReason(resource: string): string {
   return `Insufficient ${resource}`;

@@ -7,3 +7,5 @@ export type * from './types.js';
 export { PlannerError } from './errors.js';
 export { planFromObjects } from './plan.js';
 export { loadCatalogue, parseCatalogue, BUILTIN_CATALOGUE } from './catalogue.js';
+export { explainPod, type ExplainInput, type Explanation } from './explain.js';
+export { clusterTarget, nodeShapeFromNode } from './cluster.js';

@@ -2,7 +2,7 @@ import { EPC_RESOURCE } from '../kube/names.js';
 import { fitErrorMessage } from './filters.js';
 import { Scheduler } from './scheduler.js';
 import type { NodeReport, NodeShape, Placement, Unschedulable, Usage } from './types.js';
-import type { PodInput } from './workloads.js';
+import { filterKeyOf, type PodInput } from './workloads.js';
 
 /** Tolerations the DaemonSet controller gives every daemon pod (docs/planner.md §Input). */
 const DAEMON_TOLERATIONS = [
@@ -60,7 +60,8 @@ export function placeAll(pods: readonly PodInput[], nodes: readonly NodeShape[])
       continue;
     }
     if (pod.daemon) {
-      const daemon: PodInput = { ...pod, tolerations: [...pod.tolerations, ...DAEMON_TOLERATIONS] };
+      const tolerations = [...pod.tolerations, ...DAEMON_TOLERATIONS];
+      const daemon: PodInput = { ...pod, tolerations, filterKey: filterKeyOf({ ...pod, tolerations }) };
       nodes.forEach((node, n) => {
         const one: PodInput = { ...daemon, id: `${pod.id}-${node.name}`, name: `${pod.name}-${node.name}` };
         if (!s.eligible(one, n)) return;

@@ -75,10 +75,14 @@ export function recommend(allPods: readonly PodInput[], pending: readonly PodInp
   const sgxSizes = allowed.filter((s) => s.epcBytes > 0);
   const pools: (RecommendedPool & { group: Group })[] = [];
   const unfit: Recommendation['unfit'] = [];
+  const taken = new Set(existing.map((n) => n.pool).filter((p): p is string => p !== undefined));
   let i = 0;
   for (const g of groups(pending)) {
     const taints: Taint[] = g.sgx && o.sgxTaint ? [o.sgxTaint] : [];
-    const name = poolName(`${g.sgx ? 'sgx' : 'app'}${++i}`);
+    let name: string;
+    do name = poolName(`${g.sgx ? 'sgx' : 'app'}${++i}`);
+    while (taken.has(name));
+    taken.add(name);
     const spec: PoolSpec = { name, vmSize: '', count: 1, labels: g.labels, taints };
     const candidates = g.sgx ? sgxSizes : plainSizes.length ? plainSizes : allowed;
     let best: { size: VmSize; count: number } | null = null;

@@ -1,5 +1,5 @@
 import { EPC_RESOURCE } from '../kube/names.js';
-import { REASON_AFFINITY, REASON_TOO_MANY_PODS, REASON_UNSCHEDULABLE, affinityMatches, firstUntolerated, insufficientReason, tolerates, untoleratedTaintReason } from './filters.js';
+import { REASON_AFFINITY, REASON_TAINT, REASON_TOO_MANY_PODS, REASON_UNSCHEDULABLE, affinityMatches, firstUntolerated, insufficientReason, tolerates } from './filters.js';
 import type { NodeShape, Taint } from './types.js';
 import type { PodInput } from './workloads.js';
 
@@ -14,6 +14,11 @@ export function feasibleNodesToFind(total: number): number {
   if (total < MIN_FEASIBLE_NODES) return total;
   const pct = Math.max(MIN_PERCENTAGE, BASE_PERCENTAGE - Math.trunc(total / 125));
   return Math.max(MIN_FEASIBLE_NODES, Math.trunc((total * pct) / 100));
+}
+
+/** LeastAllocated for one resource: the share left free, 0..100 (truncated, as the scheduler's int64 math). */
+function least(req: number, alloc: number): number {
+  return alloc === 0 || req > alloc ? 0 : Math.trunc(((alloc - req) * 100) / alloc);
 }
 
 /** Where one pod went, or why it went nowhere. */
@@ -104,8 +109,7 @@ export class Scheduler {
       idx[i] = r;
       amt[i] = v;
     });
-    const staticKey = JSON.stringify([pod.nodeSelector, pod.affinity ?? null, pod.tolerations, pod.daemon ?? false]);
-    return { idx, amt, staticKey };
+    return { idx, amt, staticKey: pod.filterKey };
   }
 
   private reasonCode(reason: string): number {
@@ -121,8 +125,7 @@ export class Scheduler {
     this.nodes.forEach((n, i) => {
       if (n.unschedulable && !pod.tolerations.some((t) => tolerates(t, UNSCHEDULABLE_TAINT))) v![i] = this.reasonCode(REASON_UNSCHEDULABLE);
       else {
-        const t = firstUntolerated(n.taints, pod.tolerations);
-        if (t) v![i] = this.reasonCode(untoleratedTaintReason(t));
+        if (firstUntolerated(n.taints, pod.tolerations)) v![i] = this.reasonCode(REASON_TAINT);
         else if (!affinityMatches(pod.nodeSelector, pod.affinity, n.labels, n.name)) v![i] = this.reasonCode(REASON_AFFINITY);
         else v![i] = -1;
       }
@@ -165,7 +168,6 @@ export class Scheduler {
     const am = this.allocMem[n];
     const rc = this.scoreCpu[n] + pod.score.cpu;
     const rm = this.scoreMem[n] + pod.score.memory;
-    const least = (req: number, alloc: number) => (alloc === 0 || req > alloc ? 0 : Math.trunc(((alloc - req) * 100) / alloc));
     const leastAllocated = Math.trunc((least(rc, ac) + least(rm, am)) / 2);
     const fc = ac === 0 ? 1 : Math.min(rc / ac, 1);
     const fm = am === 0 ? 1 : Math.min(rm / am, 1);

@@ -12,6 +12,12 @@ export interface PodInput extends PlannedPod {
   priority: number;
   /** The confkube webhook would refuse the object: why. */
   refused?: string;
+  /** Equal for pods the non-resource filters treat alike (selector, affinity, tolerations, daemon): their verdicts are shared. */
+  filterKey: string;
+}
+
+export function filterKeyOf(p: Pick<PlannedPod, 'nodeSelector' | 'affinity' | 'tolerations' | 'daemon'>): string {
+  return JSON.stringify([p.nodeSelector, p.affinity ?? null, p.tolerations, p.daemon ?? false]);
 }
 
 export interface ExpandOptions {
@@ -96,9 +102,11 @@ export function podFromSpec(spec: Record<string, unknown>, meta: { id: string; n
     tolerations: parseTolerations(spec.tolerations),
     score,
     priority: typeof spec.priority === 'number' ? spec.priority : 0,
+    filterKey: '',
   };
   const affinity = parseRequiredAffinity(spec);
   if (affinity) pod.affinity = affinity;
+  pod.filterKey = filterKeyOf(pod);
   if (typeof spec.nodeName === 'string' && spec.nodeName !== '') pod.nodeName = spec.nodeName;
   if (refused !== undefined) pod.refused = refused;
   return pod;
@@ -145,13 +153,16 @@ export function expandObjects(objects: readonly unknown[], options: ExpandOption
     seen.set(key, dup + 1);
     const base = dup === 0 ? name : `${name}~${dup}`;
     if (kind === 'DaemonSet') {
-      pods.push({ ...podFromSpec(spec, { id: `${namespace}/${base}`, namespace, name: base, workload }, refused), daemon: true });
+      const daemon = { ...podFromSpec(spec, { id: `${namespace}/${base}`, namespace, name: base, workload }, refused), daemon: true };
+      pods.push({ ...daemon, filterKey: filterKeyOf(daemon) });
       return;
     }
     const n = replicasOf(kind, object);
+    // Replicas share one template: read it once (its maps are shared, read-only, by every replica).
+    const template = podFromSpec(spec, { id: '', namespace, name: '', workload }, refused);
     for (let i = 0; i < n; i++) {
       const podName = kind === 'Pod' ? base : `${base}-${i}`;
-      pods.push(podFromSpec(spec, { id: `${namespace}/${podName}`, namespace, name: podName, workload }, refused));
+      pods.push({ ...template, id: `${namespace}/${podName}`, name: podName });
     }
   };
   objects.forEach((o, i) => visit(o, `object ${i}`));
