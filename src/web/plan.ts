@@ -1,19 +1,19 @@
 import type { FastifyInstance } from 'fastify';
 import { AttestationError, badRequest } from '../attestation/errors.js';
-import { BUILTIN_CATALOGUE, planFromObjects, PlannerError, type Catalogue, type PlanResult, type PoolSpec } from '../planner/index.js';
+import { BUILTIN_CATALOGUE, clusterTarget, planFromObjects, PlannerError, type Catalogue, type PlanResult, type PlanTarget, type PoolSpec } from '../planner/index.js';
 import type { Sessions } from './session.js';
 import type { ClusterSource } from './cluster.js';
 
-/** The capacity planner behind the planner page (docs/planner.md): manifests onto catalogue pools. */
+/** The capacity planner behind the planner page (docs/planner.md): manifests onto catalogue pools and existing nodes. */
 export interface Planner {
   catalogue: Catalogue;
-  plan(objects: unknown[], pools: PoolSpec[], clusterName?: string): PlanResult;
+  plan(objects: unknown[], target: PlanTarget, clusterName?: string): PlanResult;
 }
 
 export function libraryPlanner(catalogue: Catalogue = BUILTIN_CATALOGUE): Planner {
   return {
     catalogue,
-    plan: (objects, pools, clusterName) => planFromObjects(objects, { pools }, { catalogue, recommend: clusterName ? { clusterName } : true }),
+    plan: (objects, target, clusterName) => planFromObjects(objects, target, { catalogue, recommend: clusterName ? { clusterName } : true }),
   };
 }
 
@@ -43,7 +43,7 @@ const poolSchema = {
   properties: { name: { type: 'string', maxLength: 12 }, vmSize: { type: 'string', maxLength: 64 }, count: { type: 'integer', minimum: 0, maximum: 1000 } },
 } as const;
 
-export function planRoutes(app: FastifyInstance, sessions: Sessions, planner: Planner | undefined, _cluster: ClusterSource | undefined): void {
+export function planRoutes(app: FastifyInstance, sessions: Sessions, planner: Planner | undefined, cluster: ClusterSource | undefined): void {
   const need = (): Planner => {
     if (!planner) throw new AttestationError(503, 'ServiceUnavailable', 'this service has no capacity planner', 'ERR_DASHBOARD_PLANNER');
     return planner;
@@ -55,19 +55,32 @@ export function planRoutes(app: FastifyInstance, sessions: Sessions, planner: Pl
     return { source: c.source, sizes: c.sizes.map((s) => ({ name: s.name, family: s.family, vCpus: s.vCpus, memoryBytes: s.memoryBytes, epcBytes: s.epcBytes })) };
   });
 
-  app.post<{ Body: { manifests: string; pools: PoolSpec[]; clusterName?: string } }>('/ui/api/plan', {
+  app.post<{ Body: { manifests: string; pools: PoolSpec[]; clusterName?: string; cluster?: boolean } }>('/ui/api/plan', {
     schema: {
       body: {
         type: 'object', additionalProperties: false, required: ['manifests', 'pools'],
-        properties: { manifests: { type: 'string', minLength: 1 }, pools: { type: 'array', maxItems: 50, items: poolSchema }, clusterName: { type: 'string', maxLength: 63 } },
+        properties: {
+          manifests: { type: 'string' }, pools: { type: 'array', maxItems: 50, items: poolSchema }, clusterName: { type: 'string', maxLength: 63 },
+          cluster: { type: 'boolean' },
+        },
       },
     },
   }, async (req) => {
     sessions.require(req);
     const p = need();
-    const objects = await parseManifests(req.body.manifests);
+    const objects = req.body.manifests.trim() === '' ? [] : await parseManifests(req.body.manifests);
+    const target: PlanTarget = { pools: req.body.pools };
+    if (req.body.cluster) {
+      // The live cluster: its nodes with what their pods already request, and its unbound pods to place too.
+      if (!cluster) throw new AttestationError(409, 'InvalidOperation', 'this service is not connected to a cluster (confkube serve --dashboard-cluster)');
+      const live = await cluster.nodesAndPods();
+      const t = clusterTarget(live.nodes, live.pods);
+      target.nodes = t.nodes;
+      objects.push(...t.pending);
+    }
+    if (objects.length === 0) throw badRequest('nothing to plan: give manifests, or plan the cluster\'s Pending pods', 'InvalidManifest');
     try {
-      return p.plan(objects, req.body.pools, req.body.clusterName);
+      return p.plan(objects, target, req.body.clusterName);
     } catch (e) {
       if (e instanceof PlannerError) throw badRequest(e.message, e.code === 'ERR_PLAN_INPUT' ? 'InvalidManifest' : 'InvalidParameter');
       throw e;

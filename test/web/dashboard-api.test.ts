@@ -185,8 +185,8 @@ for (const kind of BACKENDS) {
     test('cluster: nodes, pools and Pending pods with EPC numbers', async () => {
       pods = {
         nodes: [
-          { metadata: { name: 'sgx-1', labels: { agentpool: 'sgx' } }, status: { allocatable: { 'sgx.intel.com/epc': '64Mi' } } },
-          { metadata: { name: 'plain-1', labels: { agentpool: 'plain' } }, status: { allocatable: {} } },
+          { metadata: { name: 'sgx-1', labels: { agentpool: 'sgx' } }, status: { allocatable: { cpu: '4', memory: '16Gi', pods: '110', 'sgx.intel.com/epc': '64Mi', 'sgx.intel.com/enclave': '20' } } },
+          { metadata: { name: 'plain-1', labels: { agentpool: 'plain' } }, status: { allocatable: { cpu: '4', memory: '16Gi', pods: '110' } } },
         ],
         pods: [
           { metadata: { namespace: 'a', name: 'on' }, spec: { nodeName: 'sgx-1', containers: [{ resources: { limits: { 'sgx.intel.com/epc': '16Mi' } } }] }, status: { phase: 'Running' } },
@@ -223,6 +223,15 @@ spec:
       assert.deepEqual(r.unschedulable, []);
       assert.equal((await d.call('POST', '/ui/api/plan', { token: VIEWER, body: { manifests: 'a: [', pools: [] } })).status, 400);
       assert.equal((await d.call('POST', '/ui/api/plan', { token: VIEWER, body: { manifests, pools: [{ vmSize: 'Nope', count: 1 }] } })).status, 400);
+      // With the cluster: its node keeps what its pod requests, and its Pending pod is planned with the manifests.
+      const live = await d.call('POST', '/ui/api/plan', { token: VIEWER, body: { manifests, pools: [], cluster: true } });
+      assert.equal(live.status, 200, live.text);
+      const lr = live.json();
+      const sgx1 = lr.nodes.find((n: { name: string }) => n.name === 'sgx-1');
+      assert.deepEqual([sgx1.epc.capacity, sgx1.epc.requested], [64 << 20, (16 << 20) + (10 << 20)]);
+      assert.deepEqual(lr.placements.map((p: { pod: string; node: string }) => p.node), ['sgx-1']);
+      assert.match(lr.unschedulable.map((u: { pod: string; reason: string }) => `${u.pod}: ${u.reason}`).join('\n'), /^a\/waiting: 0\/2 nodes are available: .*Insufficient sgx\.intel\.com\/epc/);
+      assert.equal((await d.call('POST', '/ui/api/plan', { token: VIEWER, body: { manifests: ' ', pools: [] } })).status, 400);
       const cat = (await d.call('GET', '/ui/api/plan/catalogue', { token: VIEWER })).json();
       assert.ok(cat.sizes.some((s: { name: string }) => s.name === 'Standard_DC2s_v3'));
     });

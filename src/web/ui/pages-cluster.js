@@ -54,12 +54,17 @@ export function PlannerPage() {
   const [pools, setPools] = useState([{ vmSize: 'Standard_DC2s_v3', count: 2 }]);
   const [result, setResult] = useState(null);
   const [error, setError] = useState(null);
-  useEffect(() => { get('/ui/api/plan/catalogue').then(setCatalogue, setError); }, []);
+  const [connected, setConnected] = useState(false);
+  const [useCluster, setUseCluster] = useState(false);
+  useEffect(() => {
+    get('/ui/api/plan/catalogue').then(setCatalogue, setError);
+    get('/ui/api/cluster').then((c) => setConnected(c.connected), () => undefined);
+  }, []);
   const setPool = (i, patch) => setPools(pools.map((p, j) => (j === i ? { ...p, ...patch } : p)));
   async function plan() {
     setError(null);
     try {
-      setResult(await send('POST', '/ui/api/plan', { manifests, pools: pools.filter((p) => p.count > 0) }));
+      setResult(await send('POST', '/ui/api/plan', { manifests, pools: pools.filter((p) => p.count > 0), cluster: useCluster }));
     } catch (e) {
       setResult(null);
       setError(e);
@@ -78,6 +83,8 @@ export function PlannerPage() {
       </div>`)}
       <button type="button" onClick=${() => setPools([...pools, { vmSize: pools[0]?.vmSize ?? 'Standard_DC2s_v3', count: 1 }])}>Add pool</button>
     </div>
+    ${connected && html`<label><input type="checkbox" data-testid="plan-cluster" checked=${useCluster} onChange=${(e) => setUseCluster(e.target.checked)} />
+      also the cluster's nodes (with what their pods request) and its Pending pods</label>`}
     <button type="button" data-testid="plan-run" onClick=${plan}>Plan</button>
     <${ErrorBox} error=${error} />
     ${result && html`<${PlanView} r=${result} />`}`;
