@@ -1,4 +1,7 @@
 import { ConfkubeError } from '../lib/errors.js';
 
-/** Bad planner input: a catalogue file, a pool, a manifest. Codes: ERR_PLAN_CATALOGUE, ERR_PLAN_POOL, ERR_PLAN_INPUT. */
+/**
+ * Bad planner input or an unreadable cluster (docs/planner.md): ERR_PLAN_INPUT (a manifest), ERR_PLAN_CATALOGUE,
+ * ERR_PLAN_POOL, and for `confkube explain pod` ERR_POD_NOT_FOUND and ERR_CLUSTER_UNREACHABLE.
+ */
 export class PlannerError extends ConfkubeError {}

@@ -38,21 +38,41 @@ function groups(pods: readonly PodInput[]): Group[] {
 
 const costOf = (s: VmSize) => s.pricePerHour ?? s.relativeCost;
 
-/** The fewest nodes of `size` that hold every pod of the group on their own; null when one pod fits no such node. */
-function countFor(catalogue: Catalogue, size: VmSize, g: Group, pool: PoolSpec): number | null {
+/** Nodes of `size` the group needs at least (resource sums and pod counts); null when one pod fits no such node. */
+function lowerBound(catalogue: Catalogue, size: VmSize, g: Group, pool: PoolSpec): number | null {
   const one = nodesOfPool(catalogue, { ...pool, vmSize: size.name, count: 1 });
-  for (const p of g.pods) if (placeAll([p], one).unschedulable.length > 0) return null;
+  // Replicas of one template ask for the same: each distinct pod is tried once on an empty node.
+  const distinct = new Map<string, PodInput>();
+  for (const p of g.pods) distinct.set(`${p.filterKey}|${JSON.stringify(p.requests)}`, p);
+  for (const p of distinct.values()) if (placeAll([p], one).unschedulable.length > 0) return null;
   const alloc = one[0].allocatable;
-  let lower = Math.ceil(g.pods.length / (alloc.pods ?? 110));
+  let lower = Math.max(1, Math.ceil(g.pods.length / (alloc.pods ?? 110)));
   for (const [r, a] of Object.entries(alloc)) {
     if (r === 'pods') continue;
     const sum = g.pods.reduce((t, p) => t + (p.requests[r] ?? 0), 0);
     if (sum > 0) lower = Math.max(lower, Math.ceil(sum / a));
   }
-  for (let n = Math.max(1, lower); n <= MAX_POOL_NODES; n = n < lower + 8 ? n + 1 : Math.ceil(n * 1.25)) {
-    if (placeAll(g.pods, nodesOfPool(catalogue, { ...pool, vmSize: size.name, count: n })).unschedulable.length === 0) return n;
+  return lower;
+}
+
+/** The fewest nodes of `size` (from `lower` up) that hold every pod of the group by the scheduler's rules; null above AKS's pool limit. */
+function countFor(catalogue: Catalogue, size: VmSize, g: Group, pool: PoolSpec, lower: number): number | null {
+  const fits = (n: number) => placeAll(g.pods, nodesOfPool(catalogue, { ...pool, vmSize: size.name, count: n })).unschedulable.length === 0;
+  if (fits(lower)) return lower;
+  // Gallop, then bisect: more nodes of one size never hold fewer pods.
+  let lo = lower;
+  let hi = lower;
+  do {
+    lo = hi;
+    hi = Math.min(MAX_POOL_NODES, hi * 2);
+    if (hi === lo) return null;
+  } while (!fits(hi));
+  while (hi - lo > 1) {
+    const mid = Math.floor((lo + hi) / 2);
+    if (fits(mid)) hi = mid;
+    else lo = mid;
   }
-  return null;
+  return hi;
 }
 
 function azLine(p: RecommendedPool, o: RecommendOptions, maxPods: number): string {
@@ -86,8 +106,12 @@ export function recommend(allPods: readonly PodInput[], pending: readonly PodInp
     const spec: PoolSpec = { name, vmSize: '', count: 1, labels: g.labels, taints };
     const candidates = g.sgx ? sgxSizes : plainSizes.length ? plainSizes : allowed;
     let best: { size: VmSize; count: number } | null = null;
-    for (const size of candidates) {
-      const count = countFor(catalogue, size, g, spec);
+    // Cheapest lower bound first: a size whose lower bound already costs more than the best found is skipped.
+    const bounded = candidates.map((size) => ({ size, lower: lowerBound(catalogue, size, g, spec) })).filter((c): c is { size: VmSize; lower: number } => c.lower !== null);
+    bounded.sort((a, b) => a.lower * costOf(a.size) - b.lower * costOf(b.size));
+    for (const { size, lower } of bounded) {
+      if (best && lower * costOf(size) > best.count * costOf(best.size)) break;
+      const count = countFor(catalogue, size, g, spec, lower);
       if (count === null) continue;
       if (!best || count * costOf(size) < best.count * costOf(best.size) || (count * costOf(size) === best.count * costOf(best.size) && count < best.count)) best = { size, count };
     }

@@ -212,6 +212,15 @@ describe('the planner agrees with kube-scheduler', { timeout: 600_000 }, () => {
     assert.equal(missing.status, 2);
     assert.match(missing.stderr, /ERR_POD_NOT_FOUND: pod default\/no-such-pod does not exist/);
 
+    // A manifest the webhook refuses (its review, with the cluster's largest EPC) never becomes a pod: explained from -f.
+    const refused = join(cp.dir, 'too-big.json');
+    writeFileSync(refused, JSON.stringify({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'too-big' }, spec: { replicas: 1, template: { spec: { containers: [{ name: 'app', image: 'app:1', resources: { limits: { 'sgx.intel.com/sgx_epc_mem_in_MiB': '8192' } } }] } } } }));
+    const exf = await cli(['explain', 'pod', '-f', refused, '--kubeconfig', cp.kubeconfig, '--json']);
+    assert.equal(exf.status, 0, exf.stderr);
+    const refusal = JSON.parse(exf.stdout) as { state: string; text: string };
+    assert.equal(refusal.state, 'refused');
+    assert.match(refusal.text, /refuses default\/too-big, .*: Deployment asks for 8Gi of EPC on one node, but the largest SGX node \(sgx-b\) offers 4Gi/);
+
     // The live cluster as the plan's input: the Pending pods planned onto the nodes with what is bound counted.
     const live = await cli(['plan', '--cluster', cp.kubeconfig, '--json']);
     const again = JSON.parse(live.stdout) as PlanResult;
