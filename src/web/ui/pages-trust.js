@@ -22,10 +22,13 @@ export function AttestationsPage() {
   const [now, setNow] = useState(Date.now());
   const path = `/ui/api/attestations?from=${now - range}&to=${now}`;
   const { data, error } = useApi(path);
+  // Ranges up to a day refresh by themselves; longer ones read many more index entries (docs/dashboard.md
+  // §Aggregation) and refresh when asked.
   useEffect(() => {
+    if (range > 86_400_000) return undefined;
     const t = setInterval(() => setNow(Date.now()), 15_000);
     return () => clearInterval(t);
-  }, []);
+  }, [range]);
   const byDecision = useMemo(() => data && toSeries(data, (r) => r.decision), [data]);
   const byStatus = useMemo(() => data && toSeries(data, (r) => r.tcbStatus ?? '(none)'), [data]);
   return html`
