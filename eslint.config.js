@@ -15,6 +15,13 @@ export default tseslint.config(
     },
   },
   {
+    // The dashboard's own browser modules (src/web/ui): plain ES modules served as they are, no build step.
+    files: ['src/web/ui/**/*.js'],
+    languageOptions: {
+      globals: { window: 'readonly', document: 'readonly', fetch: 'readonly', Response: 'readonly' },
+    },
+  },
+  {
     // The pure core imports no I/O, framework or database (DESIGN.md: arrows point one way).
     files: ['src/sgx/**/*.ts', 'src/dcap/**/*.ts', 'src/policy/**/*.ts'],
     rules: {

@@ -97,6 +97,7 @@ export class Attester {
     // refreshes ahead of nextUpdate, so an expired set means the source is stale, not that the quote is fine.
     const verdict = this.d.verifier.verify(parsed, set.collateral, { now: Math.floor(this.d.verifyAt() / 1000), trustAnchors: set.anchors, strict: true });
     audit.tcbStatus = verdict.status;
+    audit.advisoryIds = verdict.advisoryIds;
     if (!verdict.ok || !verdict.report) {
       audit.decision = 'deny';
       const first = verdict.errors[0];

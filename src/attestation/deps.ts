@@ -9,8 +9,12 @@ import type { ReleaseKeyStore, Store } from '../store/types.js';
 
 export type { SigningKeyRecord, PolicyRecord, PolicyCertRecord, CollateralRecord, AuditRecord } from '../store/types.js';
 
-/** The part of the store the service uses (the in-memory test store implements just this); the key store is separate (ServiceOptions.keyStore). */
-export type AttestationStore = Omit<Store, 'kind' | 'policyHistory' | keyof ReleaseKeyStore> & { readonly kind: string };
+/**
+ * The part of the store the service uses (the in-memory test store implements just this). The key store is
+ * separate (ServiceOptions.keyStore); the dashboard's reads (src/web) are there when the store is a real one, and
+ * without them /ui says so.
+ */
+export type AttestationStore = Omit<Store, 'kind' | 'policyHistory' | 'aggregateAudit' | 'auditAdvisories' | keyof ReleaseKeyStore> & { readonly kind: string };
 
 /** Claims as the policy sees them: claim type → value (boolean, number, string, or JSON object). */
 export type ClaimMap = Record<string, unknown>;

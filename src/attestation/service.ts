@@ -36,6 +36,7 @@ import { healthRoutes, isStoreUnavailable, StoreHealth } from './store-health.js
 import { checkSimulationMark } from './simulation-mark.js';
 import { keyScheduleMetrics } from './key-metrics.js';
 import { KEY_RELOAD_MS } from './keyring.js';
+import { dashboardRoutes, libraryPlanner, type DashboardOptions } from '../web/index.js';
 
 export interface ServiceOptions {
   /** Canonical public base URL, no trailing slash: `iss`, `jku` prefix, OpenID issuer, signing cert CN (docs/attestation.md §Token). */
@@ -53,6 +54,10 @@ export interface ServiceOptions {
   verifyAt?: () => number;
   /** Bearer tokens for policy management (at least 32 characters each). None: management is disabled. */
   adminTokens?: string[];
+  /** Tokens that log in to the dashboard read-only (at least 32 characters each; docs/dashboard.md §Roles). */
+  viewerTokens?: string[];
+  /** The dashboard at /ui (src/web): its cluster and planner; false leaves it out. */
+  dashboard?: DashboardOptions | false;
   /** Throttling of failed management authentications per client address. */
   authThrottle?: ThrottleOptions;
   /**
@@ -154,7 +159,7 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
   const verifier = o.verifier ?? new Verifier();
   const collateral = new CollateralCache(store, o.collateral, o.verifyAt ?? now, verifier);
   await collateral.init();
-  const admin = new AdminAuth(o.adminTokens ?? [], now, o.authThrottle);
+  const admin = new AdminAuth(o.adminTokens ?? [], now, o.authThrottle, o.viewerTokens ?? []);
   const registeredSigners = await store.listPolicyCertificates();
   if (o.policySigners?.length && registeredSigners.length === 0) {
     for (const pem of o.policySigners) {
@@ -282,6 +287,7 @@ export async function createAttestationService(o: ServiceOptions): Promise<Attes
     },
   });
   healthRoutes(app, health);
+  if (o.dashboard !== false) dashboardRoutes(app, ctx, { planner: libraryPlanner(), ...o.dashboard }, warn);
   app.get('/metrics', async (_req, reply) => {
     // During a store outage /metrics still answers (confkube_store_up 0), with the collateral gauges as last read.
     const records = await store.listCollateral().catch((e: unknown) => {

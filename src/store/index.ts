@@ -6,3 +6,4 @@ export { parseStoreUrl, redactUrl, type StoreLocation } from './url.js';
 export { StoreArgumentError, StoreConflictError, StoreQueryError, StoreUnavailableError, StoreUrlError } from './errors.js';
 export { SqliteStore } from './sqlite/store.js';
 export { PostgresStore } from './postgres/store.js';
+export type { AdvisoryCount, AuditAggregateQuery, AuditBucketCount, AuditKind } from './types.js';

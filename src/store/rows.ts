@@ -53,6 +53,8 @@ export function auditFromRow(r: Row): AuditRecord {
     // Only key-store records carry these; attestation records read back as they were written.
     ...(r.actor != null ? { actor: r.actor as string } : {}),
     ...(r.key_version != null ? { keyVersion: r.key_version as string } : {}),
+    // Present only when the verdict named advisories, so records without them read as before the column existed.
+    ...(typeof r.advisory_ids === 'string' ? { advisoryIds: splitAdvisories(r.advisory_ids) } : {}),
   };
 }
 
@@ -157,6 +159,7 @@ export function checkAudit(r: AuditRecord): void {
   for (const f of ['mrEnclave', 'mrSigner', 'tcbStatus', 'policyHash', 'tokenId', 'reason', 'actor', 'keyVersion'] as const) checkString(`audit ${f}`, r[f], true);
   if (!DECISIONS.has(r.decision)) throw new StoreArgumentError(`audit decision must be permit, deny or error, got ${String(r.decision)}`);
   if (typeof r.simulated !== 'boolean') throw new StoreArgumentError('audit simulated must be a boolean');
+  joinAdvisories(r.advisoryIds);
 }
 
 /** A view of the body that the driver binds as a blob / bytea without copying. */
@@ -173,8 +176,16 @@ export function checkLimit(what: string, v: number | undefined, dflt: number): n
   return v;
 }
 
-export function checkAuditQuery(q: AuditQuery): { since: number | null; limit: number; tokenId: string | null } {
-  if (q.since !== undefined) checkTime('audit query since', q.since);
-  if (q.tokenId !== undefined) checkString('audit query tokenId', q.tokenId);
-  return { since: q.since ?? null, limit: checkLimit('audit query', q.limit, DEFAULT_AUDIT_LIMIT), tokenId: q.tokenId ?? null };
+/** Stored as one space-separated column (sorted, unique): an advisory id never holds a space. */
+export function joinAdvisories(ids: readonly string[] | null | undefined): string | null {
+  if (!ids || ids.length === 0) return null;
+  for (const id of ids) {
+    checkString('audit advisory id', id);
+    if (!/^[A-Za-z0-9-]{1,64}$/.test(id)) throw new StoreArgumentError(`audit advisory id ${JSON.stringify(id.slice(0, 70))} is not an advisory id (letters, digits, -)`);
+  }
+  return [...new Set(ids)].sort().join(' ');
+}
+
+export function splitAdvisories(v: unknown): string[] {
+  return typeof v === 'string' && v !== '' ? v.split(' ') : [];
 }

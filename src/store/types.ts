@@ -61,6 +61,36 @@ export interface AuditRecord {
   actor?: string | null;
   /** The release key version a key release or key-management record is about. */
   keyVersion?: string | null;
+  /** Intel security advisories (`INTEL-SA-NNNNN`) the verdict named for the platform and QE, sorted; null when none were known. */
+  advisoryIds?: string[] | null;
+}
+
+/** Which audit records: attestations (`SgxEnclave`, …), key releases (`keyrelease/<name>`), policy management (`management/…`). */
+export type AuditKind = 'attestation' | 'keyrelease' | 'management';
+
+/** Counts of audit records per time bucket × decision × TCB status (docs/dashboard.md §Aggregation). */
+export interface AuditAggregateQuery {
+  /** Records with `from <= time < to` (ms); buckets start at `from`. */
+  from: number;
+  to: number;
+  bucketMs: number;
+  kind?: AuditKind;
+}
+
+export interface AuditBucketCount {
+  /** Start of the bucket (ms): `from + k × bucketMs`. */
+  bucket: number;
+  decision: AuditRecord['decision'];
+  tcbStatus: string | null;
+  count: number;
+}
+
+/** Attestations per set of advisories and enclave within a time range. */
+export interface AdvisoryCount {
+  advisoryIds: string[];
+  mrEnclave: string | null;
+  count: number;
+  lastSeen: number;
 }
 
 export interface AuditQuery {
@@ -69,6 +99,9 @@ export interface AuditQuery {
   /** At most this many, newest first. */
   limit?: number;
   tokenId?: string;
+  /** Paging: only records with `id < before` (the last id of the previous page). */
+  before?: number;
+  kind?: AuditKind;
 }
 
 /** A named key of the key store (docs/keyrelease.md §Key store); its secrets live in its versions. */
@@ -163,5 +196,9 @@ export interface Store extends ReleaseKeyStore {
   appendAudit(r: AuditRecord): Promise<number>;
   /** Newest first. */
   queryAudit(q: AuditQuery): Promise<AuditRecord[]>;
+  /** Grouped in the database, never in memory: one index range scan (docs/dashboard.md §Aggregation). */
+  aggregateAudit(q: AuditAggregateQuery): Promise<AuditBucketCount[]>;
+  /** Attestations that named advisories, grouped by advisory set and enclave, in `from <= time < to`. */
+  auditAdvisories(q: { from: number; to: number }): Promise<AdvisoryCount[]>;
   close(): Promise<void>;
 }

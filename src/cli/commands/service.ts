@@ -30,6 +30,9 @@ export interface ServeFlags {
   pcsApiKeyFile?: string;
   adminToken: string[];
   adminTokenFile: string[];
+  viewerTokenFile: string[];
+  dashboardCluster?: string;
+  dashboardAgents?: string;
   policySigner: string[];
   requireBoundSignatures?: boolean;
   simulation?: string;
@@ -57,6 +60,18 @@ export function adminTokensFrom(f: Pick<ServeFlags, 'adminToken' | 'adminTokenFi
   const tokens = [...fromFiles, ...fromEnv, ...f.adminToken];
   for (const t of tokens) {
     if (t.length < MIN_ADMIN_TOKEN_LENGTH) throw new UsageError(`admin token of ${t.length} characters: at least ${MIN_ADMIN_TOKEN_LENGTH} required (e.g. openssl rand -base64 32)`);
+  }
+  return tokens;
+}
+
+/** Dashboard viewer tokens (read-only, docs/dashboard.md §Roles): files, one per line, and `CONFKUBE_VIEWER_TOKENS`. */
+export function viewerTokensFrom(files: string[], env: NodeJS.ProcessEnv): string[] {
+  const tokens = [
+    ...files.flatMap((p) => readText(p, 'viewer token file').split(/\r?\n/).map((l) => l.trim()).filter(Boolean)),
+    ...(env.CONFKUBE_VIEWER_TOKENS ?? '').split(',').map((t) => t.trim()).filter(Boolean),
+  ];
+  for (const t of tokens) {
+    if (t.length < MIN_ADMIN_TOKEN_LENGTH) throw new UsageError(`viewer token of ${t.length} characters: at least ${MIN_ADMIN_TOKEN_LENGTH} required (e.g. openssl rand -base64 32)`);
   }
   return tokens;
 }
@@ -144,6 +159,29 @@ export async function startFromFlags(f: ServeFlags): Promise<{ url: string; list
     }
   });
   const adminTokens = adminTokensFrom(f, process.env, (m) => process.stderr.write(`confkube: WARNING: ${m}\n`));
+  const viewerTokens = viewerTokensFrom(f.viewerTokenFile, process.env);
+  let cluster: import('../../web/index.js').ClusterSource | undefined;
+  let gatherer: import('../../autoscale/gather.js').Gatherer | undefined;
+  if (f.dashboardAgents && !f.dashboardCluster) throw new UsageError('--dashboard-agents needs --dashboard-cluster');
+  if (f.dashboardCluster) {
+    const { loadKubeConfig } = await import('../../kube/index.js');
+    const { KubeClusterSource } = await import('../../web/index.js');
+    const kc = loadKubeConfig(f.dashboardCluster === 'in-cluster' ? undefined : f.dashboardCluster);
+    const source = new KubeClusterSource(kc);
+    cluster = source;
+    if (f.dashboardAgents) {
+      // EPC in use per node, read from the node agents as the autoscaler reads them (docs/autoscale.md §Gathering).
+      const m = /^([a-z0-9-]+)\/(.+):(\d{1,5})$/.exec(f.dashboardAgents);
+      if (!m) throw new UsageError(`--dashboard-agents: expected NAMESPACE/SELECTOR:PORT, got ${JSON.stringify(f.dashboardAgents)}`);
+      const [, namespace, selector, port] = m as unknown as [string, string, string, string];
+      const { Gatherer } = await import('../../autoscale/gather.js');
+      const { agentPodTargets } = await import('../../autoscale/kube-config.js');
+      const g = new Gatherer({ targets: () => agentPodTargets(kc, namespace, selector, Number(port)), intervalMs: 30_000, maxAgeMs: 120_000 });
+      g.start();
+      gatherer = g;
+      cluster = { nodesAndPods: () => source.nodesAndPods(), usedByNode: () => g.usedByNode() };
+    }
+  }
   const { redactUrl } = await import('../../store/index.js');
   const store = await openServiceStore(storeUrl, { warn: warnLine });
   const svc = await createAttestationService({
@@ -152,6 +190,8 @@ export async function startFromFlags(f: ServeFlags): Promise<{ url: string; list
     ...(tls ? { tls } : {}),
     ...(verifyAt ? { verifyAt } : {}),
     adminTokens,
+    viewerTokens,
+    ...(cluster ? { dashboard: { cluster } } : {}),
     policySigners: f.policySigner.map((p) => readText(p, 'policy signer certificate')),
     ...(f.requireBoundSignatures ? { requireBoundSignatures: true } : {}),
     ...(f.bodyLimit ? { bodyLimit: Number(f.bodyLimit) } : {}),
@@ -166,6 +206,7 @@ export async function startFromFlags(f: ServeFlags): Promise<{ url: string; list
   try {
     await svc.app.listen({ host, port });
   } catch (e) {
+    gatherer?.stop();
     await svc.close();
     await store.close();
     throw new UsageError(`cannot listen on ${f.listen}: ${(e as Error).message}`);
@@ -174,6 +215,7 @@ export async function startFromFlags(f: ServeFlags): Promise<{ url: string; list
     url: baseUrl,
     listening: listenAddress(svc.app.server.address(), tls ? 'https' : 'http'),
     async close() {
+      gatherer?.stop();
       await svc.close();
       await store.close();
     },
@@ -281,6 +323,9 @@ export function register(program: Command): void {
     .option('--pcs-api-key-file <file>', 'file holding the Intel PCS API key (Ocp-Apim-Subscription-Key); or env CONFKUBE_PCS_API_KEY', process.env.CONFKUBE_PCS_API_KEY_FILE)
     .option('--admin-token-file <file>', 'file of bearer tokens allowed to manage policies, one per line, 32+ characters (repeatable; also env CONFKUBE_ADMIN_TOKENS, comma-separated)', collect, [])
     .option('--admin-token <token>', 'a bearer token on the command line (visible in the process list: prefer --admin-token-file)', collect, [])
+    .option('--viewer-token-file <file>', 'file of tokens that log in to the dashboard (/ui) read-only, one per line, 32+ characters (repeatable; also env CONFKUBE_VIEWER_TOKENS, comma-separated)', collect, [])
+    .option('--dashboard-cluster <kubeconfig>', 'show nodes, pools and Pending pods on the dashboard from this cluster (a kubeconfig file, or in-cluster)', process.env.CONFKUBE_DASHBOARD_CLUSTER)
+    .option('--dashboard-agents <ns/selector:port>', 'with --dashboard-cluster: read EPC in use from the node agents\' metrics, e.g. confkube-system/app.kubernetes.io/component=node-agent:9464', process.env.CONFKUBE_DASHBOARD_AGENTS)
     .option('--policy-signer <pem>', 'isolated mode: a policy-management certificate (repeatable)', collect, [])
     .option('--require-bound-signatures', 'isolated mode: refuse signed bodies without x-confkube-op, x-confkube-attestation-type and iat (the Azure admin client cannot send them)')
     .option('--simulation <dir>', 'trust the simulated SGX platform kept in DIR, created if absent (development only; off by default)')

@@ -1,15 +1,17 @@
 import pg from 'pg';
 import type {
-  AuditQuery, AuditRecord, CollateralRecord, NewReleaseKeyVersion, PolicyCertRecord, PolicyRecord, ReleaseKeyRecord, ReleaseKeyVersionRecord, SigningKeyRecord, Store,
+  AdvisoryCount, AuditAggregateQuery, AuditBucketCount, AuditQuery, AuditRecord, CollateralRecord, NewReleaseKeyVersion, PolicyCertRecord, PolicyRecord, ReleaseKeyRecord,
+  ReleaseKeyVersionRecord, SigningKeyRecord, Store,
 } from '../types.js';
 import { StoreConflictError, StoreQueryError, StoreUnavailableError } from '../errors.js';
 import {
-  asBuffer, auditFromRow, checkAudit, checkAuditQuery, checkCollateral, checkLimit, checkPolicy, checkPolicyCert, checkSealed, checkSigningKey,
-  checkString, checkTime, collateralFromRow, DEFAULT_HISTORY_LIMIT, policyCertFromRow, policyFromRow, signingKeyFromRow, type Row,
+  asBuffer, auditFromRow, checkAudit, checkCollateral, checkLimit, checkPolicy, checkPolicyCert, checkSealed, checkSigningKey,
+  checkString, checkTime, collateralFromRow, DEFAULT_HISTORY_LIMIT, joinAdvisories, policyCertFromRow, policyFromRow, signingKeyFromRow, type Row,
   checkReleaseKey, checkReleaseKeyVersion, releaseKeyAndVersionFromRow, releaseKeyFromRow, releaseKeyVersionFromRow,
 } from '../rows.js';
 import { MIGRATION_LOCK_KEY, POSTGRES_MIGRATIONS, SIGNING_KEY_LOCK_KEY } from './schema.js';
 import { translatePgError } from './errors.js';
+import { advisoriesSql, advisoryFromRow, aggregateSql, auditPageSql, bucketFromRow } from '../audit-sql.js';
 
 type Queryable = pg.Pool | pg.PoolClient;
 
@@ -20,8 +22,8 @@ const CONNECT_TIMEOUT_MS = 5_000;
 const POLICY_VERSION = { name: 'confkube_policy_version', text: "SELECT value FROM confkube_counters WHERE name = 'policy_version'" };
 const INSERT_AUDIT = {
   name: 'confkube_insert_audit',
-  text: `INSERT INTO confkube_audit (time, client_address, attestation_type, mr_enclave, mr_signer, tcb_status, decision, policy_hash, token_id, simulated, reason, actor, key_version)
-    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id`,
+  text: `INSERT INTO confkube_audit (time, client_address, attestation_type, mr_enclave, mr_signer, tcb_status, decision, policy_hash, token_id, simulated, reason, actor, key_version, advisory_ids)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) RETURNING id`,
 };
 /** A release key's row and one of its versions', prefixed so neither shadows the other (rows.ts releaseKeyAndVersionFromRow). */
 const KEY_AND_VERSION = `SELECT k.name AS k_name, k.created_at AS k_created_at, k.created_by AS k_created_by, k.retention_days AS k_retention_days,
@@ -307,18 +309,13 @@ export class PostgresStore implements Store {
     checkAudit(r);
     // A single statement outside BEGIN is its own transaction: it has committed when the result arrives.
     const rows = await this.q('appendAudit', this.pool, INSERT_AUDIT,
-      [r.time, r.clientAddress, r.attestationType, r.mrEnclave, r.mrSigner, r.tcbStatus, r.decision, r.policyHash, r.tokenId, r.simulated, r.reason ?? null, r.actor ?? null, r.keyVersion ?? null]);
+      [r.time, r.clientAddress, r.attestationType, r.mrEnclave, r.mrSigner, r.tcbStatus, r.decision, r.policyHash, r.tokenId, r.simulated, r.reason ?? null, r.actor ?? null, r.keyVersion ?? null, joinAdvisories(r.advisoryIds)]);
     return Number(rows[0]!.id);
   }
 
-  async queryAudit(query: AuditQuery): Promise<AuditRecord[]> {
-    const { since, limit, tokenId } = checkAuditQuery(query);
-    const where: string[] = [];
+  async queryAudit(q: AuditQuery): Promise<AuditRecord[]> {
     const args: unknown[] = [];
-    if (since !== null) { args.push(since); where.push(`time >= $${args.length}`); }
-    if (tokenId !== null) { args.push(tokenId); where.push(`token_id = $${args.length}`); }
-    args.push(limit);
-    const sql = `SELECT * FROM confkube_audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT $${args.length}`;
+    const sql = auditPageSql('confkube_audit', q, (v) => `$${args.push(v)}`);
     return (await this.q('queryAudit', this.pool, sql, args)).map(auditFromRow);
   }
 
@@ -408,6 +405,19 @@ export class PostgresStore implements Store {
     // Versions go with their key (ON DELETE CASCADE).
     return (await this.q('purgeReleaseKeys', this.pool, 'DELETE FROM confkube_release_keys WHERE deleted_at IS NOT NULL AND purge_at <= $1 RETURNING name', [now])).length;
   }
+  async aggregateAudit(q: AuditAggregateQuery): Promise<AuditBucketCount[]> {
+    const args: unknown[] = [];
+    // Typed parameters: an untyped one in `time - $1` would be guessed as text.
+    const sql = aggregateSql('confkube_audit', q, (v) => `$${args.push(v)}`, (p) => `${p}::bigint`);
+    return (await this.q('aggregateAudit', this.pool, sql, args)).map(bucketFromRow);
+  }
+
+  async auditAdvisories(q: { from: number; to: number }): Promise<AdvisoryCount[]> {
+    const args: unknown[] = [];
+    const sql = advisoriesSql('confkube_audit', q, (v) => `$${args.push(v)}`);
+    return (await this.q('auditAdvisories', this.pool, sql, args)).map(advisoryFromRow);
+  }
+
 
   async close(): Promise<void> {
     if (this.closed) return;

@@ -85,4 +85,10 @@ export const SQLITE_MIGRATIONS: readonly string[] = [
   ALTER TABLE audit ADD COLUMN actor TEXT;
   ALTER TABLE audit ADD COLUMN key_version TEXT;
   `,
+  // The dashboard (docs/dashboard.md §Aggregation): advisories per attestation, and one index that holds every
+  // column an aggregation over a time range reads, so it is answered from the index alone.
+  `
+  ALTER TABLE audit ADD COLUMN advisory_ids TEXT;
+  CREATE INDEX audit_time_outcome ON audit (time, attestation_type, decision, tcb_status);
+  `,
 ];

@@ -1,15 +1,17 @@
 import Database from 'better-sqlite3';
 import type {
-  AuditQuery, AuditRecord, CollateralRecord, NewReleaseKeyVersion, PolicyCertRecord, PolicyRecord, ReleaseKeyRecord, ReleaseKeyVersionRecord, SigningKeyRecord, Store,
+  AdvisoryCount, AuditAggregateQuery, AuditBucketCount, AuditQuery, AuditRecord, CollateralRecord, NewReleaseKeyVersion, PolicyCertRecord, PolicyRecord, ReleaseKeyRecord,
+  ReleaseKeyVersionRecord, SigningKeyRecord, Store,
 } from '../types.js';
 import { StoreConflictError, StoreQueryError, StoreUnavailableError } from '../errors.js';
 import { ConfkubeError } from '../../lib/errors.js';
 import {
-  asBuffer, auditFromRow, checkAudit, checkAuditQuery, checkCollateral, checkLimit, checkPolicy, checkPolicyCert, checkSealed, checkSigningKey,
-  checkString, checkTime, collateralFromRow, DEFAULT_HISTORY_LIMIT, policyCertFromRow, policyFromRow, signingKeyFromRow, type Row,
+  asBuffer, auditFromRow, checkAudit, checkCollateral, checkLimit, checkPolicy, checkPolicyCert, checkSealed, checkSigningKey,
+  checkString, checkTime, collateralFromRow, joinAdvisories, DEFAULT_HISTORY_LIMIT, policyCertFromRow, policyFromRow, signingKeyFromRow, type Row,
   checkReleaseKey, checkReleaseKeyVersion, releaseKeyAndVersionFromRow, releaseKeyFromRow, releaseKeyVersionFromRow,
 } from '../rows.js';
 import { SQLITE_MIGRATIONS } from './schema.js';
+import { advisoriesSql, advisoryFromRow, aggregateSql, auditPageSql, bucketFromRow } from '../audit-sql.js';
 import { createPrivateFile, looseModes } from './files.js';
 
 /** A release key's row and one of its versions', prefixed so neither shadows the other. */
@@ -293,9 +295,9 @@ export class SqliteStore implements Store {
   }
 
   private insertAudit(r: AuditRecord): number {
-    return Number(this.stmt(`INSERT INTO audit (time, client_address, attestation_type, mr_enclave, mr_signer, tcb_status, decision, policy_hash, token_id, simulated, reason, actor, key_version)
-      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-      .run(r.time, r.clientAddress, r.attestationType, r.mrEnclave, r.mrSigner, r.tcbStatus, r.decision, r.policyHash, r.tokenId, r.simulated ? 1 : 0, r.reason ?? null, r.actor ?? null, r.keyVersion ?? null)
+    return Number(this.stmt(`INSERT INTO audit (time, client_address, attestation_type, mr_enclave, mr_signer, tcb_status, decision, policy_hash, token_id, simulated, reason, actor, key_version, advisory_ids)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+      .run(r.time, r.clientAddress, r.attestationType, r.mrEnclave, r.mrSigner, r.tcbStatus, r.decision, r.policyHash, r.tokenId, r.simulated ? 1 : 0, r.reason ?? null, r.actor ?? null, r.keyVersion ?? null, joinAdvisories(r.advisoryIds))
       .lastInsertRowid);
   }
 
@@ -332,13 +334,9 @@ export class SqliteStore implements Store {
 
   queryAudit(q: AuditQuery): Promise<AuditRecord[]> {
     return this.run('queryAudit', () => {
-      const { since, limit, tokenId } = checkAuditQuery(q);
-      const where: string[] = [];
       const args: unknown[] = [];
-      if (since !== null) { where.push('time >= ?'); args.push(since); }
-      if (tokenId !== null) { where.push('token_id = ?'); args.push(tokenId); }
-      const sql = `SELECT * FROM audit ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY id DESC LIMIT ?`;
-      return (this.stmt(sql).all(...args, limit) as Row[]).map(auditFromRow);
+      const sql = auditPageSql('audit', q, (v) => (args.push(v), '?'));
+      return (this.stmt(sql).all(...args) as Row[]).map(auditFromRow);
     });
   }
 
@@ -437,6 +435,23 @@ export class SqliteStore implements Store {
       return this.stmt('DELETE FROM release_keys WHERE deleted_at IS NOT NULL AND purge_at <= ?').run(now).changes;
     });
   }
+  aggregateAudit(q: AuditAggregateQuery): Promise<AuditBucketCount[]> {
+    return this.run('aggregateAudit', () => {
+      const args: unknown[] = [];
+      // better-sqlite3 binds a JS number as REAL: cast, so the bucket arithmetic is integer division.
+      const sql = aggregateSql('audit', q, (v) => (args.push(v), '?'), (p) => `CAST(${p} AS INTEGER)`);
+      return (this.stmt(sql).all(...args) as Row[]).map(bucketFromRow);
+    });
+  }
+
+  auditAdvisories(q: { from: number; to: number }): Promise<AdvisoryCount[]> {
+    return this.run('auditAdvisories', () => {
+      const args: unknown[] = [];
+      const sql = advisoriesSql('audit', q, (v) => (args.push(v), '?'));
+      return (this.stmt(sql).all(...args) as Row[]).map(advisoryFromRow);
+    });
+  }
+
 
   close(): Promise<void> {
     if (!this.closed) {

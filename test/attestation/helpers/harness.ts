@@ -8,6 +8,7 @@ import { MemoryStore } from './memory-store.js';
 import { policyEngine } from '../../../src/cli/service-runtime.js';
 import type { ReleasableKey, TrustedIssuer } from '../../../src/keyrelease/index.js';
 import { AesGcmKeyProtector, SqliteStore } from '../../../src/store/index.js';
+import type { DashboardOptions } from '../../../src/web/index.js';
 
 export const FIXTURES = fileURLToPath(new URL('../../fixtures/attestation/', import.meta.url));
 /** automata_2025-08 case (README): verified at its collateral's issue time. */
@@ -34,6 +35,7 @@ let tls: { key: string; cert: string } | null = null;
 export async function startService(o: {
   store?: AttestationStore; engine?: PolicyEngine; nowMs?: number; collateral?: CollateralOptions;
   adminTokens?: string[]; policySigners?: string[]; bodyLimit?: number; policyPollMs?: number; closeStore?: boolean; plain?: boolean; now?: () => number; warn?: (m: string) => void; releasableKeys?: ReleasableKey[] | ((url: string) => ReleasableKey[]); requireBoundSignatures?: boolean; keyStore?: boolean; trustedIssuers?: TrustedIssuer[];
+  viewerTokens?: string[]; dashboard?: DashboardOptions;
 } = {}): Promise<Running> {
   tls ??= await createTlsCertificate(['127.0.0.1', 'localhost']);
   const dir = mkdtempSync(join(tmpdir(), 'confkube-svc-'));
@@ -57,6 +59,8 @@ export async function startService(o: {
     ...(releasableKeys ? { releasableKeys } : {}),
     ...(o.trustedIssuers ? { trustedIssuers: o.trustedIssuers } : {}),
     ...(o.requireBoundSignatures ? { requireBoundSignatures: true } : {}),
+    ...(o.viewerTokens ? { viewerTokens: o.viewerTokens } : {}),
+    ...(o.dashboard ? { dashboard: o.dashboard } : {}),
   });
   await svc.app.listen({ host: '127.0.0.1', port });
   return {
