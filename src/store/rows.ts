@@ -1,4 +1,4 @@
-import type { AuditQuery, AuditRecord, CollateralRecord, NewReleaseKeyVersion, PolicyCertRecord, PolicyRecord, ReleaseKeyRecord, ReleaseKeyVersionRecord, SigningKeyRecord } from './types.js';
+import type { AuditRecord, CollateralRecord, NewReleaseKeyVersion, PolicyCertRecord, PolicyRecord, ReleaseKeyRecord, ReleaseKeyVersionRecord, SigningKeyRecord } from './types.js';
 import { StoreArgumentError } from './errors.js';
 import { isSealed } from './sealed-key.js';
 
