@@ -1,5 +1,6 @@
 // The confkube CLI compiled once for a test run: every `src/**/*.ts` transformed by esbuild (the transform tsx
-// applies on the fly) into a fresh folder, next to links to the package's node_modules, proto/ and package.json.
+// applies on the fly) into a fresh folder; every other file of src/ (the dashboard's assets) and every other
+// top-level entry of the package (node_modules, proto/, examples/, package.json…) linked beside it.
 // Tests that start the CLI as a process run this copy (test/helpers/cli.ts, CONFKUBE_TEST_CLI) instead of loading
 // tsx in every process; without it they fall back to src through tsx. The copy is of the tree as it is when the run
 // starts, so it never lags the source during that run.
@@ -23,11 +24,15 @@ export function buildTestCli(root) {
         });
         mkdirSync(dirname(target), { recursive: true });
         writeFileSync(target, code);
+      } else {
+        const target = join(out, relative(root, p));
+        mkdirSync(dirname(target), { recursive: true });
+        symlinkSync(p, target);
       }
     }
   };
   walk(join(root, 'src'));
-  for (const name of ['node_modules', 'proto', 'package.json']) symlinkSync(join(root, name), join(out, name));
+  for (const name of readdirSync(root)) if (name !== 'src' && name !== '.git') symlinkSync(join(root, name), join(out, name));
   return { dir: out, main: join(out, 'src/cli/main.js') };
 }
 

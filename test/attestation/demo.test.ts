@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { CLI } from '../helpers/cli.js';
+import { CLI, CLI_FROM_SOURCE } from '../helpers/cli.js';
 
 const root = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -24,7 +24,9 @@ function sh(cmd: string, cwd: string): Promise<{ code: number | null; stdout: st
 }
 
 async function startDemo(dataDir: string): Promise<{ child: ChildProcess; out: string }> {
-  const child = spawn(process.execPath, [...CLI, 'demo', '--data-dir', dataDir, '--port', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+  // From source: the example-app line the demo prints then runs confkube/client from source as well
+  // (--conditions=confkube-source), not from a build that may be older than the tree.
+  const child = spawn(process.execPath, [...CLI_FROM_SOURCE, 'demo', '--data-dir', dataDir, '--port', '0'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   let err = '';
   child.stderr.on('data', (d) => (err += d));

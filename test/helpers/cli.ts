@@ -8,9 +8,8 @@ export const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
  * The arguments to Node that start the confkube CLI: the copy scripts/run-tests.mjs compiled for this run
  * (CONFKUBE_TEST_CLI), else the source through tsx (a test file run on its own).
  */
-export const CLI: readonly string[] = process.env.CONFKUBE_TEST_CLI
-  ? [process.env.CONFKUBE_TEST_CLI]
-  : ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts')];
+export const CLI_FROM_SOURCE: readonly string[] = ['--import', 'tsx', join(repoRoot, 'src/cli/main.ts')];
+export const CLI: readonly string[] = process.env.CONFKUBE_TEST_CLI ? [process.env.CONFKUBE_TEST_CLI] : CLI_FROM_SOURCE;
 
 /** Run the confkube CLI. */
 export function runCli(args: string[], opts: { input?: string; env?: NodeJS.ProcessEnv } = {}): { status: number; stdout: string; stderr: string } {
