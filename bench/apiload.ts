@@ -14,7 +14,7 @@
 import { CoreV1Api } from '@kubernetes/client-node';
 import { KubeCluster } from '../src/admission/index.js';
 import { nodePodInformer } from '../src/node/pod-informer.js';
-import { ApiServerPeer, type Json } from '../test/helpers/apiserver-peer.js';
+import { ApiServerPeer, type Json } from '../support/apiserver-peer.js';
 
 const arg = (name: string, dflt: number): number => {
   const i = process.argv.indexOf(`--${name}`);

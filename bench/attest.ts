@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import { createAttestationService, createTlsCertificate, type AttestationStore, type PolicyEngine } from '../src/attestation/index.js';
 import { policyEngine, openServiceStore } from '../src/cli/service-runtime.js';
-import { MemoryStore } from '../test/attestation/helpers/memory-store.js';
+import { MemoryStore } from '../support/memory-store.js';
 import { AesGcmKeyProtector } from '../src/store/index.js';
 import { randomBytes } from 'node:crypto';
 

@@ -12,7 +12,7 @@ import { openServiceStore, policyEngine } from '../src/cli/service-runtime.js';
 import { AesGcmKeyProtector } from '../src/store/index.js';
 import { createPlatform } from '../src/sim/index.js';
 import { simulatedPcs } from '../src/sim/pcs.js';
-import { MemoryStore } from '../test/attestation/helpers/memory-store.js';
+import { MemoryStore } from '../support/memory-store.js';
 
 const arg = (name: string, def: string): string => {
   const i = process.argv.indexOf(`--${name}`);

@@ -2,7 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { KubeCluster, reviewRequest } from '../../src/admission/index.js';
 import { fixtureBytes } from '../helpers/fixtures.js';
-import { ApiServerPeer } from '../helpers/apiserver-peer.js';
+import { ApiServerPeer } from '../../support/apiserver-peer.js';
 import { asKind, reviewFor } from './helpers.js';
 import { ordinaryCorpus } from './corpus.js';
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import fc from 'fast-check';
 import { REAL_CASE, request, startService, type Running } from './helpers/harness.js';
-import { MemoryStore } from './helpers/memory-store.js';
+import { MemoryStore } from '../../support/memory-store.js';
 
 let svc: Running;
 let store: MemoryStore;

@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { REAL_CASE, request, startService } from './helpers/harness.js';
-import { MemoryStore } from './helpers/memory-store.js';
+import { MemoryStore } from '../../support/memory-store.js';
 
 /** A counting upstream on 127.0.0.1: `answer` decides each request (`null` leaves it hanging). */
 async function upstream(answer: (path: string) => Promise<{ status: number; headers: Record<string, string>; body: Buffer } | null>): Promise<{ url: string; paths: string[]; close(): Promise<void> }> {

@@ -7,7 +7,7 @@ import { createSign, generateKeyPairSync } from 'node:crypto';
 import 'reflect-metadata';
 import * as x509 from '@peculiar/x509';
 import { REAL_CASE, request, startService, type Running, runAzureClient } from './helpers/harness.js';
-import { MemoryStore } from './helpers/memory-store.js';
+import { MemoryStore } from '../../support/memory-store.js';
 import { policyHash } from '../../src/attestation/index.js';
 
 

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { REAL_CASE, request, startService } from './helpers/harness.js';
-import { MemoryStore } from './helpers/memory-store.js';
+import { MemoryStore } from '../../support/memory-store.js';
 
 test('the service serves the PCCS v4 API from its cache, byte-exact, with issuer-chain headers; another service attests through it', async () => {
   const a = await startService({ plain: true });

@@ -8,7 +8,7 @@ import { REAL_CASE, request, startService, type Running, runAzureClient } from '
 import { DEFAULT_POLICIES } from '../../src/policy/index.js';
 
 const P1 = DEFAULT_POLICIES.SgxEnclave;
-import { MemoryStore } from './helpers/memory-store.js';
+import { MemoryStore } from '../../support/memory-store.js';
 import { openServiceStore } from '../../src/cli/service-runtime.js';
 import { startPostgres } from '../helpers/postgres.js';
 import { mkdtempSync, rmSync } from 'node:fs';

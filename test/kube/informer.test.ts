@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { nodePodInformer } from '../../src/node/pod-informer.js';
-import { ApiServerPeer, type Json } from '../helpers/apiserver-peer.js';
+import { ApiServerPeer, type Json } from '../../support/apiserver-peer.js';
 
 const pod = (name: string, node = 'n1'): Json => ({
   kind: 'Pod', apiVersion: 'v1', metadata: { name, namespace: 'prod', uid: `uid-${name}` },

@@ -11,7 +11,7 @@ import type { AddressInfo } from 'node:net';
 import { describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { createLogger, NodeAgent, type Logger } from '../../src/node/index.js';
-import { ApiServerPeer } from '../helpers/apiserver-peer.js';
+import { ApiServerPeer } from '../../support/apiserver-peer.js';
 import { FIXTURES, makeHostTree } from './host-tree.js';
 import { KubeletPeer } from './kubelet-peer.js';
 import { CLI } from '../helpers/cli.js';

@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { createLogger, loadKubeConfig, NodeStatusReconciler, type Logger } from '../../src/node/index.js';
-import { ApiServerPeer } from '../helpers/apiserver-peer.js';
+import { ApiServerPeer } from '../../support/apiserver-peer.js';
 
 const EPC = 'sgx.intel.com/epc';
 const LABELS = {

@@ -9,7 +9,7 @@ import { createPlatform, type SimPlatform } from '../../src/sim/index.js';
 import { simulatedPcs } from '../../src/sim/pcs.js';
 import { toPem } from '../../src/lib/pem.js';
 import { freePort } from '../../src/lib/net.js';
-import { MemoryStore } from '../attestation/helpers/memory-store.js';
+import { MemoryStore } from '../../support/memory-store.js';
 import { testKeyProtector } from '../attestation/helpers/harness.js';
 export { runCliAsync } from '../helpers/cli.js';
 

@@ -6,7 +6,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { request } from '../attestation/helpers/harness.js';
-import { MemoryStore } from '../attestation/helpers/memory-store.js';
+import { MemoryStore } from '../../support/memory-store.js';
 import { createPlatform } from '../../src/sim/index.js';
 import { checkPolicy } from '../../src/policy/index.js';
 import { unsecuredPolicyJws } from '../../src/attestation/index.js';

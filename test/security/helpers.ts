@@ -5,7 +5,7 @@ import { connect as tlsConnect, type TLSSocket, type ConnectionOptions } from 'n
 import { createAttestationService, createTlsCertificate, type ServiceOptions } from '../../src/attestation/index.js';
 import { policyEngine } from '../../src/cli/service-runtime.js';
 import { freePort, REAL_CASE, testKeyProtector, type Running } from '../attestation/helpers/harness.js';
-import { MemoryStore } from '../attestation/helpers/memory-store.js';
+import { MemoryStore } from '../../support/memory-store.js';
 
 let tls: { key: string; cert: string } | null = null;
 

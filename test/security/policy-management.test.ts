@@ -9,7 +9,7 @@ import { createLocalJWKSet, jwtVerify, decodeProtectedHeader } from 'jose';
 import { REAL_CASE, request, startService, type Running } from '../attestation/helpers/harness.js';
 import { openServiceStore } from '../../src/cli/service-runtime.js';
 import { startPostgres } from '../helpers/postgres.js';
-import { MemoryStore } from '../attestation/helpers/memory-store.js';
+import { MemoryStore } from '../../support/memory-store.js';
 import type { AttestationStore } from '../../src/attestation/index.js';
 import { policyHash } from '../../src/attestation/index.js';
 import { certPayload, makeSigner, policyPayload, signJws } from './helpers/signers.js';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createAttestationService, createTlsCertificate, type AttestationService, type AttestationStore, type PolicyEngine, type CollateralOptions } from '../../../src/attestation/index.js';
 import { fileURLToPath } from 'node:url';
-import { MemoryStore } from './memory-store.js';
+import { MemoryStore } from '../../../support/memory-store.js';
 import { policyEngine } from '../../../src/cli/service-runtime.js';
 import type { ReleasableKey, TrustedIssuer } from '../../../src/keyrelease/index.js';
 import { AesGcmKeyProtector, SqliteStore } from '../../../src/store/index.js';

@@ -1,5 +1,5 @@
-// An in-memory stand-in for src/store's Store, used until (and alongside) the real store: same interface.
-import type { AttestationStore, AuditRecord, CollateralRecord, PolicyCertRecord, PolicyRecord, SigningKeyRecord } from '../../../src/attestation/index.js';
+// An in-memory store for tests and benchmarks: the part of src/store's Store the attestation service uses, nothing durable.
+import type { AttestationStore, AuditRecord, CollateralRecord, PolicyCertRecord, PolicyRecord, SigningKeyRecord } from '../src/attestation/index.js';
 
 export class MemoryStore implements AttestationStore {
   readonly kind = 'memory';
