@@ -1,12 +1,12 @@
 // The key store (ReleaseKeyStore) on both backends: versions numbered without gaps under concurrent rotation from
 // several instances, soft delete and recovery within retention, purge, sealed-only secrets bound to name and
 // version, and no secret readable in the SQLite file.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { AesGcmKeyProtector, openStore, type Store } from '../../src/store/index.js';
+import { AesGcmKeyProtector } from '../../src/store/index.js';
 import { StoreKeySource, secretAad } from '../../src/keyrelease/index.js';
-import { BACKENDS, startBackend, type Backend } from './helpers/backends.js';
+import { BACKENDS, suiteBackend } from './helpers/backends.js';
 
 const protector = new AesGcmKeyProtector(Buffer.alloc(32, 9));
 const POLICY = { version: '1.0.0', anyOf: [{ authority: 'https://a.example', allOf: [{ claim: 'x-ms-sgx-mrsigner', equals: 'ab' }] }] };
@@ -14,21 +14,10 @@ const DAY = 86_400_000;
 
 for (const kind of BACKENDS) {
   describe(`release key store (${kind})`, () => {
-    let backend: Backend;
-    const opened: Store[] = [];
-    const fresh = async (url?: string): Promise<Store> => {
-      const s = await openStore(url ?? (await backend.freshUrl()));
-      opened.push(s);
-      return s;
-    };
-    before(async () => { backend = await startBackend(kind); });
-    after(async () => {
-      for (const s of opened) await s.close();
-      await backend.stop();
-    });
+    const { backend: theBackend, fresh } = suiteBackend(kind);
 
     test('rotations from several instances at once get distinct, gapless numbers; the highest is current', async () => {
-      const url = await backend.freshUrl();
+      const url = await theBackend().freshUrl();
       const stores = await Promise.all(Array.from({ length: 4 }, () => fresh(url)));
       const sources = stores.map((s) => new StoreKeySource(s, protector, () => 1_000));
       await sources[0]!.create('k', { secret: Buffer.from('v0'), policy: POLICY }, { actor: 'test' });
@@ -67,7 +56,7 @@ for (const kind of BACKENDS) {
     });
 
     test('secrets are stored only sealed, bound to their key name and version', async () => {
-      const url = await backend.freshUrl();
+      const url = await theBackend().freshUrl();
       const s = await fresh(url);
       const src = new StoreKeySource(s, protector, () => 5);
       await assert.rejects(s.createReleaseKey({ name: 'plain', createdAt: 1, createdBy: 't', retentionDays: 7, deletedAt: null, purgeAt: null },

@@ -1,10 +1,10 @@
 // One contract suite, run against both backends: SQLite in a temporary file and a real PostgreSQL server
 // started from the Debian package binaries (test/helpers/postgres.ts). Collateral bodies are real Intel files.
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { openStore, type Store } from '../../src/store/index.js';
-import { BACKENDS, startBackend, type Backend } from './helpers/backends.js';
+import { openStore } from '../../src/store/index.js';
+import { BACKENDS, suiteBackend } from './helpers/backends.js';
 import { audit, policy, realCollateral, signingKey } from './helpers/records.js';
 
 async function rejectsWith(p: Promise<unknown>, code: string, message?: RegExp): Promise<void> {
@@ -17,21 +17,10 @@ async function rejectsWith(p: Promise<unknown>, code: string, message?: RegExp):
 
 for (const kind of BACKENDS) {
   describe(`store contract (${kind})`, () => {
-    let backend: Backend;
-    const opened: Store[] = [];
-    const fresh = async (): Promise<Store> => {
-      const s = await openStore(await backend.freshUrl());
-      opened.push(s);
-      return s;
-    };
-    before(async () => { backend = await startBackend(kind); });
-    after(async () => {
-      for (const s of opened) await s.close();
-      await backend.stop();
-    });
+    const { backend: theBackend, fresh, closeAfter } = suiteBackend(kind);
 
     test('kind names the backend; migrate is idempotent and keeps data', async () => {
-      const url = await backend.freshUrl();
+      const url = await theBackend().freshUrl();
       const s = await openStore(url);
       assert.equal(s.kind, kind);
       await s.setPolicy(policy('SgxEnclave', 1));
@@ -39,15 +28,15 @@ for (const kind of BACKENDS) {
       await s.migrate();
       await s.close();
       const again = await openStore(url);
-      opened.push(again);
+      closeAfter(again);
       await again.migrate();
       assert.equal((await again.getPolicy('SgxEnclave'))?.hash, 'hash-1');
     });
 
     test('several instances migrating one empty database at once all succeed, schema applied once', async () => {
-      const url = await backend.freshUrl();
+      const url = await theBackend().freshUrl();
       const stores = await Promise.all(Array.from({ length: 6 }, () => openStore(url)));
-      opened.push(...stores);
+      closeAfter(...stores);
       await Promise.all(stores.map((s) => s.migrate()));
       await stores[0]!.setPolicy(policy('SgxEnclave', 1));
       for (const s of stores) assert.equal((await s.getPolicy('SgxEnclave'))?.version, 1);
@@ -71,9 +60,9 @@ for (const kind of BACKENDS) {
 
     test('addFirstSigningKey: instances racing on one empty database add exactly one key, every round', async () => {
       for (let round = 0; round < 5; round++) {
-        const url = await backend.freshUrl();
+        const url = await theBackend().freshUrl();
         const stores = await Promise.all(Array.from({ length: 6 }, () => openStore(url)));
-        opened.push(...stores);
+        closeAfter(...stores);
         const added = await Promise.all(stores.map((s, i) => s.addFirstSigningKey(signingKey(`kid-${round}-${i}`, 1_000 + i))));
         assert.equal(added.filter(Boolean).length, 1, `round ${round}: ${added}`);
         const keys = await stores[0]!.listSigningKeys();
@@ -227,10 +216,10 @@ for (const kind of BACKENDS) {
     });
 
     test('concurrent policy writes from two instances get versions 1..n without gaps or duplicates', async () => {
-      const url = await backend.freshUrl();
+      const url = await theBackend().freshUrl();
       const a = await openStore(url);
       const b = await openStore(url);
-      opened.push(a, b);
+      closeAfter(a, b);
       const start = await a.policyVersion();
       const recs = await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 ? a : b).setPolicy(policy('SgxEnclave', i))));
       assert.deepEqual(recs.map((r) => r.version).sort((x, y) => x - y), Array.from({ length: 20 }, (_, i) => i + 1));
@@ -239,10 +228,10 @@ for (const kind of BACKENDS) {
     });
 
     test('concurrent audit appends from two instances all land with distinct ids', async () => {
-      const url = await backend.freshUrl();
+      const url = await theBackend().freshUrl();
       const a = await openStore(url);
       const b = await openStore(url);
-      opened.push(a, b);
+      closeAfter(a, b);
       const ids = await Promise.all(Array.from({ length: 40 }, (_, i) => (i % 2 ? a : b).appendAudit(audit(i))));
       assert.equal(new Set(ids).size, 40);
       const got = await a.queryAudit({ limit: 100 });
@@ -266,19 +255,19 @@ for (const kind of BACKENDS) {
     });
 
     test('appends still in flight when close() is called are written, and their promises resolve', async () => {
-      const url = await backend.freshUrl();
+      const url = await theBackend().freshUrl();
       const s = await openStore(url);
       const inFlight = Array.from({ length: 8 }, (_, i) => s.appendAudit(audit(i)));
       await s.close();
       const ids = await Promise.all(inFlight);
       const again = await openStore(url);
-      opened.push(again);
+      closeAfter(again);
       const byId = (a: [number, string], b: [number, string]): number => a[0] - b[0];
       assert.deepEqual((await again.queryAudit({})).map((r) => [r.id!, r.tokenId!] as [number, string]).sort(byId), ids.map((id, i) => [id, `jti-${i}`] as [number, string]).sort(byId));
     });
 
     test('a closed store refuses calls with ERR_STORE_UNAVAILABLE; closing twice is harmless', async () => {
-      const s = await openStore(await backend.freshUrl());
+      const s = await openStore(await theBackend().freshUrl());
       await s.close();
       await s.close();
       await rejectsWith(s.policyVersion(), 'ERR_STORE_UNAVAILABLE', /closed/);

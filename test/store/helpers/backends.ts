@@ -3,7 +3,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { after, before } from 'node:test';
 import pg from 'pg';
+import { openStore, type Store } from '../../../src/store/index.js';
 import { startPostgres } from '../../helpers/postgres.js';
 
 export type BackendKind = 'sqlite' | 'postgres';
@@ -42,5 +44,28 @@ export async function startBackend(kind: BackendKind): Promise<Backend> {
       return server.url.replace(/\/postgres$/, `/${name}`);
     },
     stop: () => server.stop(),
+  };
+}
+
+/**
+ * Inside a describe: the backend is started before its tests and stopped after them, and every store `fresh()`
+ * opens (on a new database, or on URL) or `closeAfter` is given is closed with it.
+ */
+export function suiteBackend(kind: BackendKind): { backend: () => Backend; fresh: (url?: string) => Promise<Store>; closeAfter: (...stores: Store[]) => void } {
+  let backend: Backend;
+  const opened: Store[] = [];
+  before(async () => { backend = await startBackend(kind); });
+  after(async () => {
+    for (const s of opened) await s.close();
+    await backend.stop();
+  });
+  return {
+    backend: () => backend,
+    async fresh(url?: string) {
+      const s = await openStore(url ?? (await backend.freshUrl()));
+      opened.push(s);
+      return s;
+    },
+    closeAfter: (...stores: Store[]) => { opened.push(...stores); },
   };
 }
