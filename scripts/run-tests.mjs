@@ -3,7 +3,9 @@
 // Each file is its own process and every server a test starts listens on a free port, so files are independent;
 // a file that holds a fixed resource says so with a line `// test-runner: serial` and runs alone, after the rest.
 // Output is printed per file when it ends (never interleaved), then the ten slowest files and the failures.
-// Usage: node scripts/run-tests.mjs [substring filter ...]
+// Each file runs as `node --import tsx FILE` (node:test runs a file's tests when the file is run; one process, not
+// the two `node --test FILE` starts). With --checks, eslint and tsc run as two more jobs of the same pool, first.
+// Usage: node scripts/run-tests.mjs [--checks] [--e2e] [substring filter ...]
 // Environment: CONFKUBE_TEST_CONCURRENCY (default: the number of CPUs, at least 2).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
@@ -14,7 +16,8 @@ import { buildTestCli, removeTestCli } from './build-test-cli.mjs';
 const root = new URL('..', import.meta.url).pathname;
 // --e2e: the end-to-end suite on the real control plane (test/e2e/, `npm run test:e2e`); without it, everything else.
 const e2e = process.argv.includes('--e2e');
-const filters = process.argv.slice(2).filter((a) => a !== '--e2e');
+const checks = process.argv.includes('--checks');
+const filters = process.argv.slice(2).filter((a) => a !== '--e2e' && a !== '--checks');
 function walk(dir, out) {
   for (const name of readdirSync(dir)) {
     if (name === 'fixtures' || name === 'node_modules' || name === 'harness') continue;
@@ -38,11 +41,11 @@ const envConcurrency = Number(process.env.CONFKUBE_TEST_CONCURRENCY);
 // The end-to-end files each run a control plane and the pod network's address range: one at a time.
 const concurrency = e2e ? 1 : Number.isInteger(envConcurrency) && envConcurrency > 0 ? envConcurrency : Math.max(2, availableParallelism());
 
-/** One file in its own `node --test` process; resolves with its exit status, output and wall time. */
-function runFile(file) {
+/** One job in its own process (a test file, or a check: the command is given); resolves with its status, output and wall time. */
+function runJob(file, command = [process.execPath, '--import', 'tsx', '--test-reporter=spec', file]) {
   const started = process.hrtime.bigint();
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', '--test', '--test-reporter=spec', file], {
+    const child = spawn(command[0], command.slice(1), {
       cwd: root, env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     const out = [];
@@ -55,6 +58,12 @@ function runFile(file) {
   });
 }
 
+const bin = (name) => join(root, 'node_modules/.bin', name);
+const CHECKS = new Map([
+  ['lint (eslint .)', [bin('eslint'), '.']],
+  ['typecheck (tsc --noEmit)', [bin('tsc'), '-p', 'tsconfig.json', '--noEmit']],
+]);
+
 function report(r) {
   process.stdout.write(`\n▶ ${r.file} (${r.seconds.toFixed(1)} s${r.ok ? '' : `, FAILED: exit ${r.status}`})\n${r.output}`);
 }
@@ -64,7 +73,8 @@ async function pool(list, n) {
   let next = 0;
   const worker = async () => {
     while (next < list.length) {
-      const r = await runFile(list[next++]);
+      const f = list[next++];
+      const r = await runJob(f, CHECKS.get(f));
       report(r);
       results.push(r);
     }
@@ -78,8 +88,8 @@ const t0 = process.hrtime.bigint();
 const cli = buildTestCli(root);
 process.env.CONFKUBE_TEST_CLI = cli.main;
 process.on('exit', () => removeTestCli(cli.dir));
-console.log(`running ${files.length} test files: ${parallel.length} up to ${concurrency} at a time, ${serial.length} alone`);
-const results = [...(await pool(parallel, concurrency)), ...(await pool(serial, 1))];
+console.log(`running ${files.length} test files${checks ? ` and ${CHECKS.size} checks` : ""}: ${parallel.length} up to ${concurrency} at a time, ${serial.length} alone`);
+const results = [...(await pool([...(checks ? CHECKS.keys() : []), ...parallel], concurrency)), ...(await pool(serial, 1))];
 const total = Number(process.hrtime.bigint() - t0) / 1e9;
 const slowest = [...results].sort((a, b) => b.seconds - a.seconds).slice(0, 10);
 console.log(`\nslowest test files:`);
