@@ -2,6 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { decodeBase64Lenient } from '../attestation/base64.js';
 import { jsonDeeperThan, MAX_DATA_CHARS, MAX_EVIDENCE_CHARS, MAX_JSON_DEPTH } from '../attestation/request-limits.js';
 import { KeyReleaseError } from './errors.js';
+import { KeyProtectionError } from '../store/sealed-key.js';
 import { releaseAllowed } from './release-policy.js';
 import { sameIssuer, verifyToken, type TokenKeys, type TrustedIssuer } from './verify-token.js';
 import { checkRequirements, DEFAULT_REQUIREMENTS } from './requirements.js';
@@ -119,7 +120,17 @@ export function keyReleaseRoutes(app: FastifyInstance, ctx: KeyReleaseContext): 
     if ((b.target === undefined) === (b.quote === undefined)) throw badBody('give either "target" (an attestation token) or "quote" with "runtimeData" (challenge–response), not both or neither');
     const runtime = b.quote !== undefined ? runtimeOf(b) : null;
     const quote = b.quote !== undefined ? decodeBase64Lenient(b.quote, 'quote') : null;
-    const key = ctx.keys ? await ctx.keys.resolve(name, version) : null;
+    let key: ResolvedKey | null;
+    try {
+      key = ctx.keys ? await ctx.keys.resolve(name, version) : null;
+    } catch (e) {
+      // A stored secret that does not open under the service's KEK (another KEK, or a row altered in the
+      // database): the service's fault, not the caller's; recorded like every other decision.
+      if (!(e instanceof KeyProtectionError)) throw e;
+      const reason = `${name}: the stored secret${version ? ` of version ${version}` : ''} cannot be opened: ${e.message}`;
+      await ctx.audit({ name, version, decision: 'error', claims: null, evidence: null, tokenId: null, reason, clientAddress });
+      throw new KeyReleaseError(500, 'KeyUnavailable', reason);
+    }
     if (!key) throw unknownKey(name, version);
     const entry: ReleaseAuditEntry = { name, version: key.version, decision: 'error', claims: null, evidence: null, tokenId: null, reason: null, clientAddress };
     try {

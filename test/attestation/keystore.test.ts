@@ -5,7 +5,11 @@ import assert from 'node:assert/strict';
 import { request, startService, type Running } from './helpers/harness.js';
 import { ADMIN, AUTH, challengeBody, challengeRelease, GOOD, JSON_CT, nonceFor, opened, policyFor, sha } from './helpers/enclave.js';
 import { createPlatform } from '../../src/sim/index.js';
-import { openStore, type Store } from '../../src/store/index.js';
+import { openStore, SqliteStore, type Store } from '../../src/store/index.js';
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { startPostgres } from '../helpers/postgres.js';
 
 const platform = createPlatform({ seed: 'keystore-api' });
@@ -165,5 +169,35 @@ test('malformed management and release requests are 4xx with the service error b
     assert.equal((await svc.store.queryAudit({ limit: 1 }))[0]!.decision, 'error');
   } finally {
     await svc.stop();
+  }
+});
+
+test('a stored secret that does not open under the KEK (a row altered in the database) is a 500 that says so, recorded in the audit log', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'confkube-keystore-'));
+  const store = SqliteStore.open(join(dir, 'store.db'));
+  const svc = await startService({ collateral, now: Date.now, store, closeStore: true });
+  try {
+    const created = await request(svc, 'PUT', '/keys/app', JSON.stringify({ generateBytes: 32, releasePolicy: policyFor(svc.url) }), ADMIN);
+    assert.equal(created.status, 201, created.text);
+    const version = created.json().version as string;
+    assert.equal((await challengeRelease(svc, platform, 'app')).status, 200);
+    // Another key's sealed secret in this row: sealed under the same KEK, but bound to another name and version.
+    const other = await request(svc, 'PUT', '/keys/other', JSON.stringify({ generateBytes: 32, releasePolicy: policyFor(svc.url) }), ADMIN);
+    assert.equal(other.status, 201, other.text);
+    const db = new Database(join(dir, 'store.db'));
+    db.prepare("UPDATE release_key_versions SET sealed_secret = (SELECT sealed_secret FROM release_key_versions WHERE name = 'other') WHERE name = 'app'").run();
+    db.close();
+    const refused = await challengeRelease(svc, platform, 'app');
+    assert.equal(refused.status, 500, refused.text);
+    assert.equal(refused.json().error.code, 'KeyUnavailable');
+    assert.match(refused.json().error.message, /app: the stored secret cannot be opened/);
+    const last = (await svc.store.queryAudit({ limit: 1 }))[0]!;
+    assert.deepEqual([last.attestationType, last.decision], ['keyrelease/app', 'error']);
+    assert.match(String(last.reason), /cannot be opened/);
+    const byVersion = await challengeRelease(svc, platform, 'app', { version });
+    assert.match(byVersion.json().error.message, new RegExp(`app: the stored secret of version ${version} cannot be opened`));
+  } finally {
+    await svc.stop();
+    rmSync(dir, { recursive: true, force: true });
   }
 });

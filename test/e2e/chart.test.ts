@@ -44,6 +44,8 @@ const VARIANTS: Record<string, string[]> = {
     '--set', 'sgxTaint=sgx.intel.com/epc=true:NoSchedule'],
   'quote helper with a chart-generated CA; attestation URL and CA injected into enclave pods of two namespaces': ['--set', 'tls.mode=helm', '--set', 'quoteHelper.enabled=true',
     '--set', `quoteHelper.image.digest=sha256:${'0'.repeat(64)}`, '--set', 'enclaveApps.attestation.inject=true', '--set', 'enclaveApps.attestation.namespaces={enclaves,default}'],
+  'PCK certificates fetched at registration from Intel PCS with the operator\'s API key': ['--set', 'attestation.pck.mode=REQ',
+    '--set', 'attestation.pck.pcsUrl=https://api.trustedservices.intel.com', '--set', 'attestation.pck.apiKey.existingSecret=intel-pcs'],
   'injection into every namespace, the CA ConfigMaps distributed by other means': ['--set', 'enclaveApps.attestation.inject=true', '--set', 'enclaveApps.attestation.namespaces={*}',
     '--set', 'enclaveApps.attestation.publishCa=false'],
 };
