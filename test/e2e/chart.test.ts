@@ -46,6 +46,8 @@ const VARIANTS: Record<string, string[]> = {
     '--set', `quoteHelper.image.digest=sha256:${'0'.repeat(64)}`, '--set', 'enclaveApps.attestation.inject=true', '--set', 'enclaveApps.attestation.namespaces={enclaves,default}'],
   'PCK certificates fetched at registration from Intel PCS with the operator\'s API key': ['--set', 'attestation.pck.mode=REQ',
     '--set', 'attestation.pck.pcsUrl=https://api.trustedservices.intel.com', '--set', 'attestation.pck.apiKey.existingSecret=intel-pcs'],
+  'dashboard with its cluster page (a ClusterRole listing nodes and pods) and viewer tokens from a Secret': ['--set', 'attestation.dashboard.cluster=true',
+    '--set', 'attestation.viewerTokens.existingSecret=confkube-viewers'],
   'injection into every namespace, the CA ConfigMaps distributed by other means': ['--set', 'enclaveApps.attestation.inject=true', '--set', 'enclaveApps.attestation.namespaces={*}',
     '--set', 'enclaveApps.attestation.publishCa=false'],
 };
