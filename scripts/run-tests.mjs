@@ -3,15 +3,16 @@
 // Each file is its own process and every server a test starts listens on a free port, so files are independent;
 // a file that holds a fixed resource says so with a line `// test-runner: serial` and runs alone, after the rest.
 // Output is printed per file when it ends (never interleaved), then the ten slowest files and the failures.
-// Each file runs as `node --import tsx FILE` (node:test runs a file's tests when the file is run; one process, not
-// the two `node --test FILE` starts). With --checks, eslint and tsc run as two more jobs of the same pool, first.
+// The TypeScript is compiled once for the run (scripts/build-tests.mjs) and each file runs as `node FILE.js` in that
+// copy (node:test runs a file's tests when the file is run: one process, no loader); the end-to-end files run from
+// source through tsx. With --checks, eslint and tsc run as two more jobs of the same pool, first.
 // Usage: node scripts/run-tests.mjs [--checks] [--e2e] [substring filter ...]
 // Environment: CONFKUBE_TEST_CONCURRENCY (default: the number of CPUs, at least 2).
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { join, relative } from 'node:path';
 import { spawn } from 'node:child_process';
-import { buildTestCli, removeTestCli } from './build-test-cli.mjs';
+import { buildTests, removeBuild } from './build-tests.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 // --e2e: the end-to-end suite on the real control plane (test/e2e/, `npm run test:e2e`); without it, everything else.
@@ -42,11 +43,11 @@ const envConcurrency = Number(process.env.CONFKUBE_TEST_CONCURRENCY);
 const concurrency = e2e ? 1 : Number.isInteger(envConcurrency) && envConcurrency > 0 ? envConcurrency : Math.max(2, availableParallelism());
 
 /** One job in its own process (a test file, or a check: the command is given); resolves with its status, output and wall time. */
-function runJob(file, command = [process.execPath, '--import', 'tsx', '--test-reporter=spec', file]) {
+function runJob(file, command = testCommand(file)) {
   const started = process.hrtime.bigint();
   return new Promise((resolve) => {
     const child = spawn(command[0], command.slice(1), {
-      cwd: root, env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'],
+      cwd: build && !CHECKS.has(file) ? build.dir : root, env: { ...process.env }, stdio: ['ignore', 'pipe', 'pipe'],
     });
     const out = [];
     child.stdout.on('data', (c) => out.push(c));
@@ -56,6 +57,19 @@ function runJob(file, command = [process.execPath, '--import', 'tsx', '--test-re
       resolve({ file, ok: code === 0, status: code ?? signal, output: Buffer.concat(out).toString('utf8'), seconds });
     });
   });
+}
+
+// The compiled copy for the unit files (not for e2e: its harness runs from the source tree); its CLI for tests that
+// start one.
+const build = e2e ? null : buildTests(root);
+if (build) {
+  process.env.CONFKUBE_TEST_CLI = build.main;
+  process.on('exit', () => removeBuild(build.dir));
+}
+function testCommand(file) {
+  return build
+    ? [process.execPath, '--test-reporter=spec', join(build.dir, file.replace(/\.ts$/, '.js'))]
+    : [process.execPath, '--import', 'tsx', '--test-reporter=spec', file];
 }
 
 const bin = (name) => join(root, 'node_modules/.bin', name);
@@ -84,10 +98,6 @@ async function pool(list, n) {
 }
 
 const t0 = process.hrtime.bigint();
-// The CLI compiled once for this run (scripts/build-test-cli.mjs): tests that start it as a process skip tsx.
-const cli = buildTestCli(root);
-process.env.CONFKUBE_TEST_CLI = cli.main;
-process.on('exit', () => removeTestCli(cli.dir));
 console.log(`running ${files.length} test files${checks ? ` and ${CHECKS.size} checks` : ""}: ${parallel.length} up to ${concurrency} at a time, ${serial.length} alone`);
 const results = [...(await pool([...(checks ? CHECKS.keys() : []), ...parallel], concurrency)), ...(await pool(serial, 1))];
 const total = Number(process.hrtime.bigint() - t0) / 1e9;
