@@ -14,7 +14,7 @@ import Database from 'better-sqlite3';
 import pg from 'pg';
 import { openStore, type Store } from '../src/store/index.js';
 import { startPostgres } from '../support/postgres.js';
-import { REAL_CASE, request, startService, type Running } from '../test/attestation/helpers/harness.js';
+import { REAL_CASE, request, startService, type Running } from '../support/attestation-service.js';
 
 const arg = (name: string, def: number): number => {
   const i = process.argv.indexOf(`--${name}`);
